@@ -1,0 +1,307 @@
+// Package risk turns reports into scores and priorities, always with the evidence behind them.
+//
+// It is arithmetic only: no I/O, no clock of its own (callers pass now), so the same inputs always
+// give the same score. The indicator score follows the likelihood part of the omen-prio-1 model in
+// docs/soc-integration.md section 3.3.
+package risk
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/omen-tip/omen/internal/intel"
+)
+
+// ModelVersion names the scoring model; it is written into every output that carries a score.
+const ModelVersion = "omen-prio-1"
+
+// Decay is a decay curve d(t) = max(0, 1 − (t/Lifetime)^(1/Delta)) (the MISP/OpenCTI polynomial;
+// OpenCTI's pound p gives Delta = 3p).
+type Decay struct {
+	Lifetime time.Duration
+	Delta    float64
+}
+
+// At returns the decay factor after age; 1 at age ≤ 0, 0 at and beyond the lifetime.
+func (d Decay) At(age time.Duration) float64 {
+	if age <= 0 {
+		return 1
+	}
+	if d.Lifetime <= 0 || age >= d.Lifetime || d.Delta <= 0 {
+		return 0
+	}
+	return math.Max(0, 1-math.Pow(float64(age)/float64(d.Lifetime), 1/d.Delta))
+}
+
+const day = 24 * time.Hour
+
+// Model holds the scoring parameters. The zero value is not usable: start from [DefaultModel].
+type Model struct {
+	// Reliability maps an Admiralty grade to its weight. F means unknown (0.5), not bad.
+	Reliability map[intel.Reliability]float64
+	// Decay per observable type; types not listed use DefaultDecay.
+	Decay        map[intel.Type]Decay
+	DefaultDecay Decay
+	// Warninglisted is the dampener applied to a value on a warninglist (b in omen-prio-1).
+	Warninglisted float64
+	// SightingWeight is the evidence term each distinct recent internal sighting adds, up to SightingCap.
+	SightingWeight float64
+	SightingCap    int
+	// PartialMatch is the match quality of a CIDR or parent-domain match (q in omen-prio-1).
+	PartialMatch float64
+}
+
+// DefaultModel returns omen-prio-1's defaults: OpenCTI's built-in lifetimes and pounds per type.
+func DefaultModel() Model {
+	ipURL := Decay{Lifetime: 47 * day, Delta: 3 * 0.55}
+	return Model{
+		Reliability: map[intel.Reliability]float64{
+			intel.ReliabilityA: 1.0, intel.ReliabilityB: 0.85, intel.ReliabilityC: 0.7,
+			intel.ReliabilityD: 0.45, intel.ReliabilityE: 0.15, intel.ReliabilityF: 0.5,
+		},
+		Decay: map[intel.Type]Decay{
+			intel.IPv4: ipURL, intel.IPv6: ipURL, intel.CIDR: ipURL, intel.URL: ipURL,
+			intel.Domain: {Lifetime: 300 * day, Delta: 3 * 0.7},
+			intel.MD5:    {Lifetime: 460 * day, Delta: 3 * 0.3},
+			intel.SHA1:   {Lifetime: 460 * day, Delta: 3 * 0.3},
+			intel.SHA256: {Lifetime: 460 * day, Delta: 3 * 0.3},
+			intel.SHA512: {Lifetime: 460 * day, Delta: 3 * 0.3},
+		},
+		DefaultDecay:   Decay{Lifetime: 470 * day, Delta: 3 * 0.35},
+		Warninglisted:  0.1,
+		SightingWeight: 0.2,
+		SightingCap:    5,
+		PartialMatch:   0.4,
+	}
+}
+
+// DecayFor returns the decay curve of observable type t.
+func (m Model) DecayFor(t intel.Type) Decay {
+	if d, ok := m.Decay[t]; ok {
+		return d
+	}
+	return m.DefaultDecay
+}
+
+// ReliabilityWeight returns the weight of grade r (F's weight for an invalid grade).
+func (m Model) ReliabilityWeight(r intel.Reliability) float64 {
+	if w, ok := m.Reliability[r]; ok {
+		return w
+	}
+	return m.Reliability[intel.ReliabilityF]
+}
+
+// SourceScore is one source's contribution to an indicator score.
+type SourceScore struct {
+	Name        string            `json:"name"`
+	Reliability intel.Reliability `json:"reliability"`
+	Confidence  int               `json:"confidence"`
+	FirstSeen   time.Time         `json:"first_seen"`
+	LastSeen    time.Time         `json:"last_seen"`
+	Decay       float64           `json:"decay"`
+	Evidence    float64           `json:"evidence"` // confidence × reliability × decay, 0..1
+	Expired     bool              `json:"expired"`  // valid-until passed or fully decayed
+}
+
+// Score is an indicator's score with its evidence.
+type Score struct {
+	Score        int           `json:"score"`      // 0..100
+	Likelihood   float64       `json:"likelihood"` // 0..1, after dampening
+	Expired      bool          `json:"expired"`    // no live report: the indicator no longer matches
+	Sources      []SourceScore `json:"sources"`
+	Warninglists []string      `json:"warninglists,omitempty"`
+	Evidence     []string      `json:"evidence"`
+}
+
+// Input is what [Model.Score] needs besides the indicator.
+type Input struct {
+	// Reliability returns a source's grade; nil or unknown sources count as F.
+	Reliability func(source string) intel.Reliability
+	// Sightings of the observable inside the organisation; they reset the decay clock and, when
+	// recent, add corroboration.
+	Sightings []intel.Sighting
+	// Warninglists the value is on (names); non-empty dampens the score.
+	Warninglists []string
+	Now          time.Time
+}
+
+// Score computes the indicator score: for each source report e = confidence × reliability × decay,
+// with the decay clock running from the newer of the report's last-seen and the latest sighting;
+// sources combine by noisy-OR, recent distinct sightings add corroboration, and a warninglist dampens
+// the result.
+func (m Model) Score(in intel.Indicator, x Input) Score {
+	now := x.Now
+	var lastSighting time.Time
+	recent := 0
+	for _, s := range x.Sightings {
+		if s.Verdict == "fp" {
+			continue
+		}
+		if s.LastSeen.After(lastSighting) {
+			lastSighting = s.LastSeen
+		}
+		if now.Sub(s.LastSeen) <= day {
+			recent++
+		}
+	}
+	decay := m.DecayFor(in.Observable.Type)
+	out := Score{Warninglists: x.Warninglists}
+	miss := 1.0
+	live := 0
+	for _, r := range in.Reports {
+		rel := intel.ReliabilityF
+		if x.Reliability != nil {
+			if g := x.Reliability(r.Source); g.Valid() {
+				rel = g
+			}
+		}
+		clock := r.LastSeen
+		if lastSighting.After(clock) {
+			clock = lastSighting
+		}
+		s := SourceScore{Name: r.Source, Reliability: rel, Confidence: r.Confidence, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen}
+		if r.Expired(now) {
+			s.Expired = true
+		} else {
+			s.Decay = decay.At(now.Sub(clock))
+			s.Evidence = clamp01(float64(r.Confidence)/100) * m.ReliabilityWeight(rel) * s.Decay
+			s.Expired = s.Decay == 0
+		}
+		if !s.Expired {
+			live++
+			miss *= 1 - s.Evidence
+		}
+		out.Sources = append(out.Sources, s)
+	}
+	sort.SliceStable(out.Sources, func(i, j int) bool { return out.Sources[i].Evidence > out.Sources[j].Evidence })
+	out.Expired = live == 0 && recent == 0
+	if !out.Expired {
+		for range min(recent, m.SightingCap) {
+			miss *= 1 - m.SightingWeight
+		}
+	}
+	l := 1 - miss
+	if len(x.Warninglists) > 0 {
+		l *= m.Warninglisted
+	}
+	out.Likelihood = l
+	out.Score = int(math.Round(100 * l))
+	out.Evidence = m.evidence(in, out, recent, now)
+	return out
+}
+
+func (m Model) evidence(in intel.Indicator, s Score, recent int, now time.Time) []string {
+	var ev []string
+	var live, dead []SourceScore
+	for _, src := range s.Sources {
+		if src.Expired {
+			dead = append(dead, src)
+		} else {
+			live = append(live, src)
+		}
+	}
+	if len(live) > 0 {
+		names := make([]string, len(live))
+		newest := live[0].LastSeen
+		for i, src := range live {
+			names[i] = fmt.Sprintf("%s [%s]", src.Name, src.Reliability)
+			if src.LastSeen.After(newest) {
+				newest = src.LastSeen
+			}
+		}
+		ev = append(ev, fmt.Sprintf("Reported by %s: %s; most recent %s.",
+			plural(len(live), "source", "sources"), strings.Join(names, ", "), Ago(now, newest)))
+		for _, src := range live {
+			ev = append(ev, fmt.Sprintf("%s [%s]: confidence %d, last seen %s, decay %.2f, contributes %.2f.",
+				src.Name, src.Reliability, src.Confidence, Ago(now, src.LastSeen), src.Decay, src.Evidence))
+		}
+	}
+	if len(dead) > 0 {
+		names := make([]string, len(dead))
+		newest := dead[0].LastSeen
+		for i, src := range dead {
+			names[i] = fmt.Sprintf("%s [%s]", src.Name, src.Reliability)
+			if src.LastSeen.After(newest) {
+				newest = src.LastSeen
+			}
+		}
+		d := m.DecayFor(in.Observable.Type)
+		ev = append(ev, fmt.Sprintf("Expired for %s: last reported %s; beyond the %d-day %s lifetime or past its valid-until.",
+			strings.Join(names, ", "), Ago(now, newest), int(d.Lifetime/day), in.Observable.Type))
+	}
+	if recent > 0 {
+		ev = append(ev, fmt.Sprintf("Seen inside the organisation by %s in the last 24 hours.",
+			plural(recent, "host or user", "hosts or users")))
+	}
+	for _, w := range s.Warninglists {
+		ev = append(ev, fmt.Sprintf("Value is on warninglist %q (score ×%g).", w, m.Warninglisted))
+	}
+	return ev
+}
+
+// Ago phrases the time from t to now: "today", "1 day ago", "12 days ago", "in the future".
+func Ago(now, t time.Time) string {
+	if t.IsZero() {
+		return "at an unknown time"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < -time.Minute:
+		return "in the future"
+	case d < day:
+		return "today"
+	case d < 2*day:
+		return "1 day ago"
+	}
+	return fmt.Sprintf("%d days ago", int(d/day))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func clamp01(f float64) float64 { return math.Max(0, math.Min(1, f)) }
+
+// Band is the priority band of a 0..100 score (omen-prio-1): critical (Act) ≥ 80, high (Attend)
+// 60–79, medium (Track*) 40–59, low (Track) 20–39, info < 20.
+func Band(score int) string {
+	switch {
+	case score >= 80:
+		return "critical"
+	case score >= 60:
+		return "high"
+	case score >= 40:
+		return "medium"
+	case score >= 20:
+		return "low"
+	}
+	return "info"
+}
+
+// Verdicts of a lookup.
+const (
+	Malicious  = "malicious"
+	Suspicious = "suspicious"
+	Unknown    = "unknown"
+	Benign     = "benign"
+)
+
+// Verdict maps a score to a verdict the way Cortex analyzers do: malicious from 60 (high and critical),
+// suspicious from 20; below that benign when the value is warninglisted, else unknown.
+func Verdict(score int, warninglisted bool) string {
+	switch {
+	case score >= 60:
+		return Malicious
+	case score >= 20:
+		return Suspicious
+	case warninglisted:
+		return Benign
+	}
+	return Unknown
+}
