@@ -1,0 +1,423 @@
+// Package lookup answers "what does omen know about this value?" for the CLI and the REST API: it
+// detects and canonicalises each query, finds exact, network (CIDR) and parent-domain matches in the
+// store, scores them, applies warninglists and the caller's TLP clearance, and explains the verdict.
+package lookup
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/publicsuffix"
+
+	"github.com/omen-tip/omen/internal/intel"
+	"github.com/omen-tip/omen/internal/match"
+	"github.com/omen-tip/omen/internal/risk"
+	"github.com/omen-tip/omen/internal/store"
+)
+
+// MaxValues is the most values one call may look up.
+const MaxValues = 10000
+
+// Match kinds.
+const (
+	Exact        = "exact"
+	Network      = "cidr"
+	ParentDomain = "parent-domain"
+)
+
+// Result is the answer for one queried value; the CLI's --json and the API print the same shape.
+type Result struct {
+	Query        string           `json:"query"`
+	Type         intel.Type       `json:"type,omitempty"`
+	Value        string           `json:"value,omitempty"` // canonical
+	Verdict      string           `json:"verdict"`
+	Score        int              `json:"score"`
+	Band         string           `json:"band"`
+	Matches      []Match          `json:"matches"`
+	Warninglists []WarninglistHit `json:"warninglists"`
+	Evidence     []string         `json:"evidence"`
+	ModelVersion string           `json:"model_version"`
+	Error        string           `json:"error,omitempty"` // why the query is not a valid observable
+}
+
+// Match is one indicator that matched the query.
+type Match struct {
+	Match     string    `json:"match"` // exact, cidr or parent-domain
+	Indicator Indicator `json:"indicator"`
+}
+
+// Indicator is the view of a matched indicator, limited to what the caller may see.
+type Indicator struct {
+	Type      intel.Type  `json:"type"`
+	Value     string      `json:"value"`
+	Score     int         `json:"score"`
+	FirstSeen time.Time   `json:"first_seen"`
+	LastSeen  time.Time   `json:"last_seen"`
+	TLP       intel.TLP   `json:"tlp"`
+	Tags      []string    `json:"tags"`
+	Sources   []Source    `json:"sources"`
+	Entities  []EntityRef `json:"entities"`
+}
+
+// Source is one source's report in a match.
+type Source struct {
+	Name        string            `json:"name"`
+	Reliability intel.Reliability `json:"reliability"`
+	Confidence  int               `json:"confidence"`
+	FirstSeen   time.Time         `json:"first_seen"`
+	LastSeen    time.Time         `json:"last_seen"`
+	ThreatType  string            `json:"threat_type,omitempty"`
+}
+
+// EntityRef names an entity linked to an indicator.
+type EntityRef struct {
+	Type intel.EntityType `json:"type"`
+	Name string           `json:"name"`
+}
+
+// WarninglistHit names a warninglist the queried value is on.
+type WarninglistHit struct {
+	Name  string `json:"name"`
+	Entry string `json:"entry,omitempty"`
+}
+
+// Service answers lookups. It is safe for concurrent use; warninglists can be swapped at run time.
+type Service struct {
+	store store.Store
+	model risk.Model
+	lists atomic.Pointer[match.WarninglistSet]
+	now   func() time.Time
+}
+
+// New returns a Service over st. lists may be nil (no warninglists).
+func New(st store.Store, lists *match.WarninglistSet, model risk.Model) *Service {
+	s := &Service{store: st, model: model, now: time.Now}
+	s.lists.Store(lists)
+	return s
+}
+
+// SetWarninglists swaps the warninglists used by later lookups.
+func (s *Service) SetWarninglists(l *match.WarninglistSet) { s.lists.Store(l) }
+
+// SetClock replaces the clock (tests).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// candidate is one stored observable that would answer a query, and how.
+type candidate struct {
+	obs  intel.Observable
+	kind string
+}
+
+// Lookup answers each value in order. clearance is the caller's TLP clearance: reports above it are
+// invisible, and so is an indicator with no visible report.
+func (s *Service) Lookup(ctx context.Context, values []string, clearance intel.TLP) ([]Result, error) {
+	if len(values) > MaxValues {
+		return nil, fmt.Errorf("too many values: %d, at most %d", len(values), MaxValues)
+	}
+	now := s.now()
+	results := make([]Result, len(values))
+	cands := make([][]candidate, len(values))
+	var all []intel.Observable
+	seen := map[intel.Observable]bool{}
+	for i, v := range values {
+		r := &results[i]
+		r.Query, r.ModelVersion = v, risk.ModelVersion
+		r.Matches, r.Warninglists, r.Evidence = []Match{}, []WarninglistHit{}, []string{}
+		o, err := intel.Detect(v)
+		if err != nil {
+			r.Verdict, r.Band, r.Error = risk.Unknown, risk.Band(0), err.Error()
+			continue
+		}
+		r.Type, r.Value = o.Type, o.Value
+		cands[i] = candidates(o)
+		for _, c := range cands[i] {
+			if !seen[c.obs] {
+				seen[c.obs] = true
+				all = append(all, c.obs)
+			}
+		}
+	}
+	found, err := s.store.Indicators(ctx, all)
+	if err != nil {
+		return nil, fmt.Errorf("reading indicators: %w", err)
+	}
+	byObs := make(map[intel.Observable]intel.Indicator, len(found))
+	for _, in := range found {
+		byObs[in.Observable] = in
+	}
+	grades, err := s.reliabilities(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lists := s.lists.Load()
+	for i := range results {
+		if results[i].Error != "" {
+			continue
+		}
+		if err := s.answer(ctx, &results[i], cands[i], byObs, grades, lists, clearance, now); err != nil {
+			return nil, err
+		}
+	}
+	return results, nil
+}
+
+func (s *Service) reliabilities(ctx context.Context) (func(string) intel.Reliability, error) {
+	srcs, err := s.store.ListSources(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing sources: %w", err)
+	}
+	m := make(map[string]intel.Reliability, len(srcs))
+	for _, src := range srcs {
+		m[src.Name] = src.Reliability
+	}
+	return func(name string) intel.Reliability { return m[name] }, nil
+}
+
+func listNames(lists *match.WarninglistSet, o intel.Observable) []WarninglistHit {
+	if lists == nil {
+		return nil
+	}
+	var out []WarninglistHit
+	for _, h := range lists.Match(o) {
+		out = append(out, WarninglistHit{Name: h.List, Entry: h.Entry})
+	}
+	return out
+}
+
+type scored struct {
+	m         Match
+	effective int
+	evidence  []string
+}
+
+func (s *Service) answer(ctx context.Context, r *Result, cands []candidate, byObs map[intel.Observable]intel.Indicator,
+	grades func(string) intel.Reliability, lists *match.WarninglistSet, clearance intel.TLP, now time.Time) error {
+	query := intel.Observable{Type: r.Type, Value: r.Value}
+	r.Warninglists = append(r.Warninglists, listNames(lists, query)...)
+	var queryLists []string
+	for _, w := range r.Warninglists {
+		queryLists = appendUnique(queryLists, w.Name)
+	}
+	var hits []scored
+	for _, c := range cands {
+		in, ok := byObs[c.obs]
+		if !ok {
+			continue
+		}
+		in, ok = in.Visible(clearance)
+		if !ok {
+			continue
+		}
+		wl := slices.Clone(queryLists)
+		for _, w := range listNames(lists, in.Observable) {
+			wl = appendUnique(wl, w.Name)
+		}
+		for _, w := range in.Warninglists {
+			wl = appendUnique(wl, w)
+		}
+		var sightings []intel.Sighting
+		if c.kind == Exact {
+			var err error
+			if sightings, err = s.store.Sightings(ctx, in.Observable); err != nil {
+				return fmt.Errorf("reading sightings of %s: %w", in.Observable, err)
+			}
+		}
+		sc := s.model.Score(in, risk.Input{Reliability: grades, Sightings: sightings, Warninglists: wl, Now: now})
+		if sc.Expired {
+			r.Evidence = append(r.Evidence, fmt.Sprintf("Known as %s %s but expired, so it no longer matches: %s",
+				in.Observable.Type, in.Observable.Value, strings.Join(sc.Evidence, " ")))
+			continue
+		}
+		view, err := s.view(ctx, in, sc, grades, clearance)
+		if err != nil {
+			return err
+		}
+		eff := sc.Score
+		var ev []string
+		if c.kind != Exact {
+			eff = int(float64(sc.Score)*s.model.PartialMatch + 0.5)
+			what := "network"
+			if c.kind == ParentDomain {
+				what = "parent domain"
+			}
+			ev = append(ev, fmt.Sprintf("Matched through the %s %s (indicator score %d, partial match ×%g).",
+				what, in.Observable.Value, sc.Score, s.model.PartialMatch))
+		}
+		for _, e := range sc.Evidence {
+			if strings.HasPrefix(e, "Value is on warninglist") {
+				continue // stated once for the query below
+			}
+			ev = append(ev, e)
+		}
+		hits = append(hits, scored{m: Match{Match: c.kind, Indicator: view}, effective: eff, evidence: ev})
+		for _, w := range wl {
+			if !slices.ContainsFunc(r.Warninglists, func(h WarninglistHit) bool { return h.Name == w }) {
+				r.Warninglists = append(r.Warninglists, WarninglistHit{Name: w})
+			}
+		}
+	}
+	slices.SortStableFunc(hits, func(a, b scored) int { return b.effective - a.effective })
+	var ev []string
+	for _, h := range hits {
+		r.Matches = append(r.Matches, h.m)
+		r.Score = max(r.Score, h.effective)
+		ev = append(ev, h.evidence...)
+	}
+	for _, w := range r.Warninglists {
+		ev = append(ev, fmt.Sprintf("Value is on warninglist %q (score ×%g).", w.Name, s.model.Warninglisted))
+	}
+	if len(hits) == 0 && len(r.Evidence) == 0 {
+		ev = append(ev, "No source reports this value.")
+	}
+	r.Evidence = append(ev, r.Evidence...)
+	r.Band = risk.Band(r.Score)
+	r.Verdict = risk.Verdict(r.Score, len(r.Warninglists) > 0)
+	return nil
+}
+
+func (s *Service) view(ctx context.Context, in intel.Indicator, sc risk.Score, grades func(string) intel.Reliability, clearance intel.TLP) (Indicator, error) {
+	v := Indicator{
+		Type: in.Observable.Type, Value: in.Observable.Value, Score: sc.Score,
+		FirstSeen: in.FirstSeen, LastSeen: in.LastSeen, TLP: in.TLP(), Tags: in.Tags(),
+		Sources: []Source{}, Entities: []EntityRef{},
+	}
+	if v.Tags == nil {
+		v.Tags = []string{}
+	}
+	first, last := time.Time{}, time.Time{}
+	for _, r := range in.Reports {
+		v.Sources = append(v.Sources, Source{Name: r.Source, Reliability: grade(grades(r.Source)), Confidence: r.Confidence,
+			FirstSeen: r.FirstSeen, LastSeen: r.LastSeen, ThreatType: r.ThreatType})
+		if first.IsZero() || r.FirstSeen.Before(first) {
+			first = r.FirstSeen
+		}
+		if r.LastSeen.After(last) {
+			last = r.LastSeen
+		}
+		if r.Malware != "" {
+			v.Entities = appendEntity(v.Entities, EntityRef{Type: intel.Malware, Name: r.Malware})
+		}
+	}
+	// First and last seen are those of the visible reports only.
+	v.FirstSeen, v.LastSeen = first, last
+	rels, err := s.store.Relationships(ctx, in.Observable.String())
+	if err != nil {
+		return v, fmt.Errorf("reading relationships of %s: %w", in.Observable, err)
+	}
+	for _, rel := range rels {
+		if !clearance.Allows(rel.TLP) {
+			continue
+		}
+		other := rel.TargetRef
+		if other == in.Observable.String() {
+			other = rel.SourceRef
+		}
+		e, err := s.store.Entity(ctx, other)
+		if err != nil {
+			continue // a dangling reference is not the caller's problem
+		}
+		if clearance.Allows(e.TLP) {
+			v.Entities = appendEntity(v.Entities, EntityRef{Type: e.Type, Name: e.Name})
+		}
+	}
+	return v, nil
+}
+
+func appendEntity(es []EntityRef, e EntityRef) []EntityRef {
+	for _, x := range es {
+		if x.Type == e.Type && strings.EqualFold(x.Name, e.Name) {
+			return es
+		}
+	}
+	return append(es, e)
+}
+
+func appendUnique(s []string, v string) []string {
+	if slices.Contains(s, v) {
+		return s
+	}
+	return append(s, v)
+}
+
+// candidates lists the stored observables that answer o: itself, and for addresses every network that
+// contains it, for domains every parent below the public suffix, for URLs and emails their host's.
+func candidates(o intel.Observable) []candidate {
+	out := []candidate{{obs: o, kind: Exact}}
+	switch o.Type {
+	case intel.IPv4, intel.IPv6:
+		if a, err := netip.ParseAddr(o.Value); err == nil {
+			out = append(out, networks(a, a.BitLen())...)
+		}
+	case intel.CIDR:
+		if p, err := netip.ParsePrefix(o.Value); err == nil {
+			out = append(out, networks(p.Addr(), p.Bits())...)
+		}
+	case intel.Domain:
+		out = append(out, parents(o.Value, false)...)
+	case intel.URL:
+		if u, err := url.Parse(o.Value); err == nil {
+			out = append(out, parents(u.Hostname(), true)...)
+		}
+	case intel.Email:
+		if _, d, ok := strings.Cut(o.Value, "@"); ok {
+			out = append(out, parents(d, true)...)
+		}
+	}
+	return out
+}
+
+// networks returns the CIDRs of every prefix length shorter than bits that contain a.
+func networks(a netip.Addr, bits int) []candidate {
+	out := make([]candidate, 0, bits)
+	for b := bits - 1; b >= 0; b-- {
+		p, err := a.Prefix(b)
+		if err != nil {
+			continue
+		}
+		out = append(out, candidate{obs: intel.Observable{Type: intel.CIDR, Value: p.String()}, kind: Network})
+	}
+	return out
+}
+
+// parents returns d's parent domains down to the registrable domain; with self, d itself too.
+func parents(d string, self bool) []candidate {
+	if d == "" || strings.ContainsAny(d, ":[") || net4(d) {
+		return nil
+	}
+	suffix, _ := publicsuffix.PublicSuffix(d)
+	var out []candidate
+	if self {
+		out = append(out, candidate{obs: intel.Observable{Type: intel.Domain, Value: d}, kind: ParentDomain})
+	}
+	for {
+		i := strings.IndexByte(d, '.')
+		if i < 0 {
+			break
+		}
+		d = d[i+1:]
+		if d == suffix || len(d) <= len(suffix) {
+			break
+		}
+		out = append(out, candidate{obs: intel.Observable{Type: intel.Domain, Value: d}, kind: ParentDomain})
+	}
+	return out
+}
+
+func net4(h string) bool {
+	_, err := netip.ParseAddr(h)
+	return err == nil
+}
+
+// grade returns r, or F when the source has no valid grade.
+func grade(r intel.Reliability) intel.Reliability {
+	if r.Valid() {
+		return r
+	}
+	return intel.ReliabilityF
+}
