@@ -22,9 +22,14 @@ import (
 type Options struct {
 	Source      string // source name; created when missing
 	Kind        string // source kind for a new source, "import" by default
+	// Reliability, when valid, is the source's grade: set on a new source, updated on an existing
+	// one. A new source without it is graded F (cannot be judged).
 	Reliability intel.Reliability
-	Confidence  int       // default confidence for records that carry none, 0..100
-	TLP         intel.TLP // TLP of every report
+	// Confidence (1..100) for records that carry none; 0 means the source's default (50 for a new
+	// source).
+	Confidence int
+	// TLP of every report; nil means the source's default (amber for a new source).
+	TLP *intel.TLP
 	Tags        []string  // added to every report
 	ThreatType  string    // for records that carry none
 	Parse       list.Options
@@ -67,26 +72,42 @@ type Importer struct {
 	Now          func() time.Time
 }
 
-// EnsureSource creates the source when it does not exist yet and returns it. An existing source keeps
-// its settings.
+// Defaults of a source created by an import.
+const (
+	DefaultConfidence = 50
+	DefaultTLP        = intel.TLPAmber
+)
+
+// EnsureSource creates the source when it does not exist yet, with the options' reliability,
+// confidence and TLP as its defaults, and returns it. An existing source keeps its settings, except
+// that a valid o.Reliability replaces its grade.
 func (im *Importer) EnsureSource(ctx context.Context, o Options) (intel.Source, error) {
 	src, err := im.Store.Source(ctx, o.Source)
 	if err == nil {
+		if o.Reliability.Valid() && o.Reliability != src.Reliability {
+			src.Reliability = o.Reliability
+			return im.Store.PutSource(ctx, src)
+		}
 		return src, nil
 	}
 	if !errors.Is(err, store.ErrNotFound) {
 		return src, fmt.Errorf("reading source %s: %w", o.Source, err)
 	}
-	kind := o.Kind
-	if kind == "" {
-		kind = "import"
+	src = intel.Source{Name: o.Source, Kind: o.Kind, Reliability: o.Reliability, Confidence: o.Confidence,
+		TLP: DefaultTLP, Enabled: true}
+	if src.Kind == "" {
+		src.Kind = "import"
 	}
-	rel := o.Reliability
-	if !rel.Valid() {
-		rel = intel.ReliabilityF
+	if !src.Reliability.Valid() {
+		src.Reliability = intel.ReliabilityF
 	}
-	return im.Store.PutSource(ctx, intel.Source{Name: o.Source, Kind: kind, Reliability: rel,
-		Confidence: o.Confidence, TLP: o.TLP, Enabled: true})
+	if src.Confidence == 0 {
+		src.Confidence = DefaultConfidence
+	}
+	if o.TLP != nil {
+		src.TLP = *o.TLP
+	}
+	return im.Store.PutSource(ctx, src)
 }
 
 // File imports one file; progress, when not nil, is told the bytes read so far.
@@ -122,8 +143,16 @@ func (im *Importer) Reader(ctx context.Context, r io.Reader, o Options) (Summary
 	if o.Confidence < 0 || o.Confidence > 100 {
 		return sum, fmt.Errorf("confidence %d out of range 0..100", o.Confidence)
 	}
-	if _, err := im.EnsureSource(ctx, o); err != nil {
+	src, err := im.EnsureSource(ctx, o)
+	if err != nil {
 		return sum, err
+	}
+	conf, tlp := o.Confidence, src.TLP
+	if conf == 0 {
+		conf = src.Confidence
+	}
+	if o.TLP != nil {
+		tlp = *o.TLP
 	}
 	flagged := 0
 	var classify func(intel.Observable) []string
@@ -151,12 +180,12 @@ func (im *Importer) Reader(ctx context.Context, r io.Reader, o Options) (Summary
 	}
 	emit := func(rec list.Record) error {
 		rep := intel.Report{
-			Observable: rec.Observable, Source: o.Source, Confidence: rec.Confidence, TLP: o.TLP,
+			Observable: rec.Observable, Source: o.Source, Confidence: rec.Confidence, TLP: tlp,
 			FirstSeen: rec.FirstSeen, LastSeen: rec.LastSeen, ValidUntil: rec.ValidUntil,
 			Tags: append(append([]string(nil), o.Tags...), rec.Tags...), ThreatType: rec.ThreatType, Malware: rec.Malware,
 		}
 		if rep.Confidence == 0 {
-			rep.Confidence = o.Confidence
+			rep.Confidence = conf
 		}
 		if rep.ThreatType == "" {
 			rep.ThreatType = o.ThreatType

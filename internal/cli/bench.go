@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/omen-tip/omen/internal/bench"
+)
+
+func (e *env) benchCmd() *cobra.Command {
+	c := &cobra.Command{Use: "bench", Short: "Measure whole pipelines beside their same-run baselines"}
+	var (
+		n      int
+		asJSON bool
+		dir    string
+	)
+	imp := &cobra.Command{
+		Use:   "import [--n 1000000]",
+		Short: "Import N synthetic indicators; print indicators/s beside the raw SQLite INSERT rate, and lookup latency",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if n <= 0 {
+				return fmt.Errorf("--n must be positive")
+			}
+			tmp, err := os.MkdirTemp(dir, "omen-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tmp)
+			logf := func(f string, a ...any) {
+				if !asJSON {
+					fmt.Fprintf(e.stderr, "... "+f+"\n", a...)
+				}
+			}
+			figs, err := bench.Import(cmd.Context(), tmp, n, logf)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(e.stdout, map[string]any{"n": n, "figures": figs})
+			}
+			rows := [][]string{{"FIGURE", "VALUE", "BASELINE (same run)", "RATIO", "TARGET"}}
+			for _, f := range figs {
+				row := []string{f.Name, fmt.Sprintf("%.0f %s", f.Value, f.Unit), "", "", f.Target}
+				if f.Baseline > 0 {
+					row[2] = fmt.Sprintf("%.0f %s", f.Baseline, f.BaseName)
+					row[3] = fmt.Sprintf("%.2f", f.Ratio)
+				}
+				rows = append(rows, row)
+			}
+			table(e.stdout, rows)
+			return nil
+		},
+	}
+	imp.Flags().IntVar(&n, "n", 1000000, "number of indicators")
+	imp.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	imp.Flags().StringVar(&dir, "dir", "", "folder for the temporary databases (default the system temp folder)")
+	c.AddCommand(imp)
+	return c
+}

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/omen-tip/omen/internal/api"
+	"github.com/omen-tip/omen/internal/demo"
+	"github.com/omen-tip/omen/internal/intel"
+)
+
+func (e *env) serveCmd() *cobra.Command {
+	var (
+		listen  string
+		runDemo bool
+	)
+	c := &cobra.Command{
+		Use:   "serve [--listen ADDR] [--demo]",
+		Short: "Run the omen server: REST API, metrics, health",
+		Long: `Run the omen server. On the first start of an empty data directory, omen creates an admin API key,
+prints it once and writes it to DATA/initial-admin-key (mode 0600).
+
+--demo loads bundled genuine samples (abuse.ch Feodo Tracker, Spamhaus DROP, Tor exit nodes, IPsum,
+CISA KEV, an ATT&CK subset) into the data directory first, so that lookups give real verdicts with
+no network access.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			a, err := e.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if listen == "" {
+				listen = a.cfg.Listen
+			}
+			if runDemo {
+				res, err := demo.Load(ctx, a.importer())
+				if err != nil {
+					return err
+				}
+				for _, s := range res.Imports {
+					a.log.Info("demo feed loaded", "file", s.File, "source", s.Source, "read", s.Read, "new", s.New,
+						"updated", s.Updated, "rejected", s.Rejected, "warninglisted", s.Flagged)
+				}
+				a.log.Info("demo ATT&CK subset loaded", "entities", res.Entities, "relationships", res.Relationships)
+			}
+			if err := e.initialKey(ctx, a, listen); err != nil {
+				return err
+			}
+			srv := api.New(api.Deps{Store: a.store, Lookup: a.lookup, Logger: a.log, Version: Version})
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return fmt.Errorf("listening on %s: %w", listen, err)
+			}
+			hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+				WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+			a.log.Info("omen serving", "addr", "http://"+ln.Addr().String(), "data", e.dataDir, "version", Version)
+			errc := make(chan error, 1)
+			go func() { errc <- hs.Serve(ln) }()
+			select {
+			case err := <-errc:
+				return err
+			case <-ctx.Done():
+			}
+			a.log.Info("shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&listen, "listen", "", "address to listen on (default from the config: 127.0.0.1:8080; env OMEN_LISTEN)")
+	c.Flags().BoolVar(&runDemo, "demo", false, "load the bundled demo data first")
+	return c
+}
+
+// initialKey creates the first admin key when the store has none, prints it once and writes it to
+// DATA/initial-admin-key with mode 0600.
+func (e *env) initialKey(ctx context.Context, a *app, listen string) error {
+	ks, err := a.store.ListAPIKeys(ctx)
+	if err != nil {
+		return err
+	}
+	if len(ks) > 0 {
+		return nil
+	}
+	_, secret, err := api.CreateKey(ctx, a.store, "initial-admin", intel.RoleAdmin, nil, "system")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(e.dataDir, "initial-admin-key")
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	fmt.Fprintf(e.stderr, "\nCreated the initial admin API key (shown once; also in %s, mode 0600):\n\n    %s\n\n"+
+		"Try:  curl -H \"Authorization: Bearer $(cat %s)\" http://%s/api/v1/lookup/1.10.16.5\n\n",
+		path, secret, path, listen)
+	return nil
+}
