@@ -374,4 +374,3 @@ func (e *env) keysCmd() *cobra.Command {
 	c.AddCommand(create, ls, revoke)
 	return c
 }
-

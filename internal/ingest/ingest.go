@@ -20,8 +20,8 @@ import (
 
 // Options describes one import.
 type Options struct {
-	Source      string // source name; created when missing
-	Kind        string // source kind for a new source, "import" by default
+	Source string // source name; created when missing
+	Kind   string // source kind for a new source, "import" by default
 	// Reliability, when valid, is the source's grade: set on a new source, updated on an existing
 	// one. A new source without it is graded F (cannot be judged).
 	Reliability intel.Reliability
@@ -29,10 +29,10 @@ type Options struct {
 	// source).
 	Confidence int
 	// TLP of every report; nil means the source's default (amber for a new source).
-	TLP *intel.TLP
-	Tags        []string  // added to every report
-	ThreatType  string    // for records that carry none
-	Parse       list.Options
+	TLP        *intel.TLP
+	Tags       []string // added to every report
+	ThreatType string   // for records that carry none
+	Parse      list.Options
 	// KeepDates keeps the dates of the input as they are. By default a record's last-seen is at least
 	// the import time: a list that carries a value now asserts it now, and decay counts from there.
 	KeepDates bool
