@@ -104,6 +104,8 @@ type SourceScore struct {
 	Decay       float64           `json:"decay"`
 	Evidence    float64           `json:"evidence"` // confidence × reliability × decay, 0..1
 	Expired     bool              `json:"expired"`  // valid-until passed or fully decayed
+	ThreatType  string            `json:"threat_type,omitempty"`
+	Malware     string            `json:"malware,omitempty"`
 }
 
 // Score is an indicator's score with its evidence.
@@ -162,7 +164,8 @@ func (m Model) Score(in intel.Indicator, x Input) Score {
 		if lastSighting.After(clock) {
 			clock = lastSighting
 		}
-		s := SourceScore{Name: r.Source, Reliability: rel, Confidence: r.Confidence, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen}
+		s := SourceScore{Name: r.Source, Reliability: rel, Confidence: r.Confidence, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen,
+			ThreatType: r.ThreatType, Malware: r.Malware}
 		if r.Expired(now) {
 			s.Expired = true
 		} else {
@@ -215,8 +218,13 @@ func (m Model) evidence(in intel.Indicator, s Score, recent int, now time.Time) 
 		ev = append(ev, fmt.Sprintf("Reported by %s: %s; most recent %s.",
 			plural(len(live), "source", "sources"), strings.Join(names, ", "), Ago(now, newest)))
 		for _, src := range live {
-			ev = append(ev, fmt.Sprintf("%s [%s]: confidence %d, last seen %s, decay %.2f, contributes %.2f.",
-				src.Name, src.Reliability, src.Confidence, Ago(now, src.LastSeen), src.Decay, src.Evidence))
+			what := ""
+			if src.ThreatType != "" || src.Malware != "" {
+				what = strings.TrimSpace(src.ThreatType + " " + src.Malware)
+				what = "reports it as " + what + "; "
+			}
+			ev = append(ev, fmt.Sprintf("%s [%s]: %sconfidence %d, first seen %s, last seen %s, decay %.2f, contributes %.2f.",
+				src.Name, src.Reliability, what, src.Confidence, Ago(now, src.FirstSeen), Ago(now, src.LastSeen), src.Decay, src.Evidence))
 		}
 	}
 	if len(dead) > 0 {

@@ -44,7 +44,7 @@ func TestScoreWorkedExample(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	ip := intel.Observable{Type: intel.IPv4, Value: "203.0.113.77"}
 	in := intel.Indicator{Observable: ip, Reports: []intel.Report{
-		{Observable: ip, Source: "abuse.ch", Confidence: 90, LastSeen: now.Add(-3 * day)},
+		{Observable: ip, Source: "abuse.ch", Confidence: 90, LastSeen: now.Add(-3 * day), ThreatType: "c2", Malware: "More_eggs"},
 		{Observable: ip, Source: "vendorx", Confidence: 80, LastSeen: now.Add(-1 * day)},
 	}}
 	sightings := []intel.Sighting{
@@ -62,6 +62,9 @@ func TestScoreWorkedExample(t *testing.T) {
 	want := "Reported by 2 sources: abuse.ch [B], vendorx [B]; most recent 1 day ago."
 	if s.Evidence[0] != want {
 		t.Errorf("evidence[0] = %q, want %q", s.Evidence[0], want)
+	}
+	if !strings.Contains(strings.Join(s.Evidence, "\n"), "abuse.ch [B]: reports it as c2 More_eggs; confidence 90") {
+		t.Errorf("evidence lacks the source's claim: %q", s.Evidence)
 	}
 	s2 := risk.DefaultModel().Score(in, risk.Input{Reliability: rel(map[string]intel.Reliability{"abuse.ch": 'B', "vendorx": 'B'}), Sightings: sightings, Now: now})
 	if s2.Likelihood <= s.Likelihood || s2.Likelihood < 0.9 {
