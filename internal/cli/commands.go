@@ -68,11 +68,8 @@ Bad lines are counted and reported with their line numbers; the rest is imported
 					return err
 				}
 			}
-			switch list.Format(format) {
-			case list.Auto, list.Text, list.CSV, list.JSON, list.NDJSON, list.Freetext:
-				o.Parse.Format = list.Format(format)
-			default:
-				return fmt.Errorf("unknown format %q: want auto, text, csv, json, ndjson or freetext", format)
+			if o.Parse.Format, err = list.ParseFormat(format); err != nil {
+				return err
 			}
 			a, err := e.open(cmd.Context())
 			if err != nil {
