@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -230,10 +231,29 @@ func printResult(w io.Writer, r lookup.Result) {
 
 func (e *env) sourcesCmd() *cobra.Command {
 	c := &cobra.Command{Use: "sources", Short: "Manage sources"}
+	c.AddCommand(listCmd(e, "List sources with reliability, defaults and health", "sources",
+		func(ctx context.Context, a *app) ([]intel.Source, error) { return a.store.ListSources(ctx) },
+		[]string{"NAME", "KIND", "RELIABILITY", "CONFIDENCE", "TLP", "ENABLED", "LAST RUN"},
+		func(s intel.Source) []string {
+			last := "-"
+			if !s.LastRun.IsZero() {
+				last = s.LastRun.Format(time.RFC3339)
+				if s.LastError != "" {
+					last += " (error: " + s.LastError + ")"
+				}
+			}
+			return []string{s.Name, s.Kind, s.Reliability.String(), strconv.Itoa(s.Confidence), s.TLP.String(), strconv.FormatBool(s.Enabled), last}
+		}))
+	return c
+}
+
+// listCmd makes a "list" command that prints what fetch returns: a table on a terminal, or
+// {"<key>": [...]} with --json.
+func listCmd[T any](e *env, short, key string, fetch func(context.Context, *app) ([]T, error), header []string, row func(T) []string) *cobra.Command {
 	var asJSON bool
-	ls := &cobra.Command{
+	c := &cobra.Command{
 		Use:   "list",
-		Short: "List sources with reliability, defaults and health",
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := e.open(cmd.Context())
@@ -241,30 +261,22 @@ func (e *env) sourcesCmd() *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			srcs, err := a.store.ListSources(cmd.Context())
+			items, err := fetch(cmd.Context(), a)
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return printJSON(e.stdout, map[string]any{"sources": srcs})
+				return printJSON(e.stdout, map[string]any{key: items})
 			}
-			rows := [][]string{{"NAME", "KIND", "RELIABILITY", "CONFIDENCE", "TLP", "ENABLED", "LAST RUN"}}
-			for _, s := range srcs {
-				last := "-"
-				if !s.LastRun.IsZero() {
-					last = s.LastRun.Format(time.RFC3339)
-					if s.LastError != "" {
-						last += " (error: " + s.LastError + ")"
-					}
-				}
-				rows = append(rows, []string{s.Name, s.Kind, s.Reliability.String(), strconv.Itoa(s.Confidence), s.TLP.String(), strconv.FormatBool(s.Enabled), last})
+			rows := [][]string{header}
+			for _, it := range items {
+				rows = append(rows, row(it))
 			}
 			table(e.stdout, rows)
 			return nil
 		},
 	}
-	ls.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	c.AddCommand(ls)
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return c
 }
 
@@ -315,38 +327,17 @@ func (e *env) keysCmd() *cobra.Command {
 	create.MarkFlagRequired("role")
 	create.MarkFlagRequired("name")
 
-	var listJSON bool
-	ls := &cobra.Command{
-		Use:   "list",
-		Short: "List API keys (never their secrets)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := e.open(cmd.Context())
-			if err != nil {
-				return err
+	ls := listCmd(e, "List API keys (never their secrets)", "keys",
+		func(ctx context.Context, a *app) ([]intel.APIKey, error) { return a.store.ListAPIKeys(ctx) },
+		[]string{"ID", "NAME", "ROLE", "CLEARANCE", "PREFIX", "CREATED", "LAST USED", "REVOKED"},
+		func(k intel.APIKey) []string {
+			used := "-"
+			if !k.LastUsed.IsZero() {
+				used = k.LastUsed.Format(time.RFC3339)
 			}
-			defer a.Close()
-			ks, err := a.store.ListAPIKeys(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if listJSON {
-				return printJSON(e.stdout, map[string]any{"keys": ks})
-			}
-			rows := [][]string{{"ID", "NAME", "ROLE", "CLEARANCE", "PREFIX", "CREATED", "LAST USED", "REVOKED"}}
-			for _, k := range ks {
-				used := "-"
-				if !k.LastUsed.IsZero() {
-					used = k.LastUsed.Format(time.RFC3339)
-				}
-				rows = append(rows, []string{strconv.FormatInt(k.ID, 10), k.Name, string(k.Role), k.Clearance.String(), k.Prefix + "…",
-					k.CreatedAt.Format(time.RFC3339), used, strconv.FormatBool(k.Revoked)})
-			}
-			table(e.stdout, rows)
-			return nil
-		},
-	}
-	ls.Flags().BoolVar(&listJSON, "json", false, "print JSON")
+			return []string{strconv.FormatInt(k.ID, 10), k.Name, string(k.Role), k.Clearance.String(), k.Prefix + "…",
+				k.CreatedAt.Format(time.RFC3339), used, strconv.FormatBool(k.Revoked)}
+		})
 
 	revoke := &cobra.Command{
 		Use:   "revoke ID",

@@ -243,32 +243,7 @@ func (p *parser) jsonValue(line int, s, key string, fields []field, what string,
 
 // parseNDJSON reads one JSON value a line.
 func (p *parser) parseNDJSON(lr *lineReader) error {
-	for {
-		b, ok := lr.next()
-		if !ok {
-			return lr.readErr()
-		}
-		p.st.Lines++
-		if err := p.tick(); err != nil {
-			return err
-		}
-		if lr.tooLong {
-			p.reject(lr.n, b, lr.tooLongErr())
-			continue
-		}
-		if err := checkLine(b); err != nil {
-			p.reject(lr.n, b, err)
-			continue
-		}
-		s := trimSpace(b)
-		if len(s) == 0 || p.isComment(s) {
-			p.st.Skipped++
-			continue
-		}
-		if err := p.element(lr.n, s, ""); err != nil {
-			return err
-		}
-	}
+	return p.eachLine(lr, func(n int, _, s []byte) error { return p.element(n, s, "") })
 }
 
 // trackReader feeds the JSON decoder: it remembers where lines end, so that a decoded element can be

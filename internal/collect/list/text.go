@@ -91,8 +91,10 @@ func textTag(rec *Record, s string) {
 	}
 }
 
-// parseText reads the text format: one value a line.
-func (p *parser) parseText(lr *lineReader) error {
+// eachLine hands every data line of lr to fn, after counting it and rejecting or skipping what no
+// format accepts: over-long lines, NUL or control bytes, invalid UTF-8, blanks and comments. raw is the
+// whole line, s the same trimmed of spaces.
+func (p *parser) eachLine(lr *lineReader, fn func(n int, raw, s []byte) error) error {
 	for {
 		b, ok := lr.next()
 		if !ok {
@@ -115,22 +117,29 @@ func (p *parser) parseText(lr *lineReader) error {
 			p.st.Skipped++
 			continue
 		}
-		tl := p.splitText(s)
-		if tl.skip {
-			p.st.Skipped++
-			continue
-		}
-		o, port, err := p.resolve(tl.value, "")
-		if err != nil {
-			p.reject(lr.n, b, err)
-			continue
-		}
-		rec := Record{Line: lr.n, Observable: o}
-		addTag(&rec, port)
-		textTag(&rec, tl.rest)
-		textTag(&rec, tl.comment)
-		if err := p.emit(rec); err != nil {
+		if err := fn(lr.n, b, s); err != nil {
 			return err
 		}
 	}
+}
+
+// parseText reads the text format: one value a line.
+func (p *parser) parseText(lr *lineReader) error {
+	return p.eachLine(lr, func(n int, b, s []byte) error {
+		tl := p.splitText(s)
+		if tl.skip {
+			p.st.Skipped++
+			return nil
+		}
+		o, port, err := p.resolve(tl.value, "")
+		if err != nil {
+			p.reject(n, b, err)
+			return nil
+		}
+		rec := Record{Line: n, Observable: o}
+		addTag(&rec, port)
+		textTag(&rec, tl.rest)
+		textTag(&rec, tl.comment)
+		return p.emit(rec)
+	})
 }
