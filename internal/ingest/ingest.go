@@ -178,6 +178,12 @@ func (im *Importer) Reader(ctx context.Context, r io.Reader, o Options) (Summary
 	if maxRejects == 0 {
 		maxRejects = 100
 	}
+	storeRejects := 0
+	reject := func(rj list.Reject) {
+		if len(sum.Rejects) < maxRejects {
+			sum.Rejects = append(sum.Rejects, Reject{Line: rj.Line, Input: rj.Input, Error: rj.Err.Error()})
+		}
+	}
 	emit := func(rec list.Record) error {
 		rep := intel.Report{
 			Observable: rec.Observable, Source: o.Source, Confidence: rec.Confidence, TLP: tlp,
@@ -199,16 +205,17 @@ func (im *Importer) Reader(ctx context.Context, r io.Reader, o Options) (Summary
 		if rep.FirstSeen.IsZero() || rep.FirstSeen.After(rep.LastSeen) {
 			rep.FirstSeen = rep.LastSeen
 		}
-		return ing.Add(ctx, rep)
-	}
-	reject := func(rj list.Reject) {
-		if len(sum.Rejects) < maxRejects {
-			sum.Rejects = append(sum.Rejects, Reject{Line: rj.Line, Input: rj.Input, Error: rj.Err.Error()})
+		err := ing.Add(ctx, rep)
+		if errors.Is(err, store.ErrInvalidReport) {
+			storeRejects++
+			reject(list.Reject{Line: rec.Line, Input: rec.Observable.Value, Err: err})
+			return nil
 		}
+		return err
 	}
 	ps, perr := list.Parse(ctx, r, o.Parse, emit, reject)
 	sum.Format = string(ps.Format)
-	sum.Read, sum.Rejected, sum.Skipped = ps.Records+ps.Rejected, ps.Rejected, ps.Skipped
+	sum.Read, sum.Rejected, sum.Skipped = ps.Records+ps.Rejected, ps.Rejected+storeRejects, ps.Skipped
 	if perr != nil {
 		ing.Abort()
 		return sum, perr

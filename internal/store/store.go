@@ -16,54 +16,77 @@ var ErrNotFound = errors.New("not found")
 // ErrConflict is returned when a unique name is already taken.
 var ErrConflict = errors.New("already exists")
 
+// ErrInvalidReport is wrapped by [Ingester.Add] for a report it refuses; the ingest goes on.
+var ErrInvalidReport = errors.New("invalid report")
+
 // Store is everything omen keeps. Methods are safe for concurrent use.
+//
+// Lookups of a missing object return an error wrapping [ErrNotFound]; a taken unique name one
+// wrapping [ErrConflict] (test with errors.Is). Times come back in UTC; the zero time means "not
+// set". The conformance suite in store/storetest pins down the details below.
 type Store interface {
-	// Sources are upserted by name; PutSource returns the stored source with its ID and times.
+	// Sources are upserted by name; PutSource returns the stored source with its ID and times
+	// (CreatedAt set on insert and kept, UpdatedAt set on every put; the argument's times and run
+	// health fields are ignored).
 	PutSource(ctx context.Context, s intel.Source) (intel.Source, error)
 	Source(ctx context.Context, name string) (intel.Source, error)
-	ListSources(ctx context.Context) ([]intel.Source, error)
-	// RecordSourceRun records the outcome of a collection run (runErr nil on success).
+	ListSources(ctx context.Context) ([]intel.Source, error) // ordered by name
+	// RecordSourceRun records the outcome of a collection run (runErr nil on success): LastRun is
+	// set to at; on success LastSuccess too and LastError is cleared, else LastError is runErr's
+	// text. ErrNotFound for an unknown source.
 	RecordSourceRun(ctx context.Context, name string, at time.Time, runErr error) error
 
-	// NewIngester starts a bulk ingest of reports from one source. See [Ingester].
+	// NewIngester starts a bulk ingest of reports from one source (ErrNotFound for an unknown
+	// source). See [Ingester].
 	NewIngester(ctx context.Context, opts IngestOptions) (Ingester, error)
 	// Indicators returns the indicators for the given observables, each with all its reports;
-	// observables with no indicator are left out. The order follows the argument.
+	// observables with no indicator are left out. The order follows the argument: one indicator
+	// per element that has one, so an observable given twice comes back twice. An indicator's
+	// reports are ordered by FirstSeen, then source name.
 	Indicators(ctx context.Context, obs []intel.Observable) ([]intel.Indicator, error)
 	// ScanIndicators calls fn for every indicator (with its reports) in ID order until fn returns an
-	// error, which ScanIndicators then returns.
+	// error, which ScanIndicators then returns. fn may call the store. The scan is not one
+	// snapshot: indicators committed while it runs may or may not be seen.
 	ScanIndicators(ctx context.Context, fn func(intel.Indicator) error) error
 
-	PutEntities(ctx context.Context, es []intel.Entity) error // upsert by ID
+	PutEntities(ctx context.Context, es []intel.Entity) error // upsert by ID (replacing every field)
 	Entity(ctx context.Context, id string) (intel.Entity, error)
-	ListEntities(ctx context.Context, f EntityFilter) ([]intel.Entity, error)
-	PutRelationships(ctx context.Context, rs []intel.Relationship) error // upsert by ID
-	// Relationships returns the relationships with ref on either side.
+	ListEntities(ctx context.Context, f EntityFilter) ([]intel.Entity, error) // ordered by name, then ID
+	PutRelationships(ctx context.Context, rs []intel.Relationship) error      // upsert by ID
+	// Relationships returns the relationships with ref on either side, ordered by ID.
 	Relationships(ctx context.Context, ref string) ([]intel.Relationship, error)
 
 	// AddSighting merges s into the sighting of the same observable and Where (count added, first/last
-	// seen widened, verdict replaced when s has one) and returns the result.
+	// seen widened, verdict and note replaced when s has one) and returns the result. A Count below 1
+	// counts as 1; a zero FirstSeen or LastSeen takes the other, or now when both are zero.
 	AddSighting(ctx context.Context, s intel.Sighting) (intel.Sighting, error)
-	Sightings(ctx context.Context, o intel.Observable) ([]intel.Sighting, error)
+	Sightings(ctx context.Context, o intel.Observable) ([]intel.Sighting, error) // latest LastSeen first
 
-	PutAsset(ctx context.Context, a intel.Asset) (intel.Asset, error) // insert when ID is 0, else update
+	// PutAsset inserts a when its ID is 0, else updates it (ErrNotFound when there is none).
+	// CreatedAt is set on insert and kept; UpdatedAt is set on every put.
+	PutAsset(ctx context.Context, a intel.Asset) (intel.Asset, error)
 	Asset(ctx context.Context, id int64) (intel.Asset, error)
-	ListAssets(ctx context.Context, kind string) ([]intel.Asset, error) // kind "" lists all
+	ListAssets(ctx context.Context, kind string) ([]intel.Asset, error) // kind "" lists all; by ID
 	DeleteAsset(ctx context.Context, id int64) error
 
-	PutFinding(ctx context.Context, f intel.Finding) (intel.Finding, error) // insert when ID is 0, else update
+	// PutFinding inserts f when its ID is 0, else updates it (ErrNotFound when there is none). An
+	// empty Status is stored as intel.FindingNew. CreatedAt is f.CreatedAt (now when zero) on insert
+	// and kept on update; UpdatedAt is set on every put.
+	PutFinding(ctx context.Context, f intel.Finding) (intel.Finding, error)
 	Finding(ctx context.Context, id int64) (intel.Finding, error)
 	ListFindings(ctx context.Context, f FindingFilter) ([]intel.Finding, error)
 
-	AppendAudit(ctx context.Context, e intel.AuditEntry) error
+	AppendAudit(ctx context.Context, e intel.AuditEntry) error               // a zero Time means now
 	AuditLog(ctx context.Context, f AuditFilter) ([]intel.AuditEntry, error) // newest first
 
-	// CreateAPIKey stores k (Hash set, secret never passed); the name must be unique (ErrConflict).
+	// CreateAPIKey stores k (Hash set, secret never passed); the name and the hash must be unique
+	// (ErrConflict). CreatedAt is set to now.
 	CreateAPIKey(ctx context.Context, k intel.APIKey) (intel.APIKey, error)
+	// APIKeyByHash returns the key with that hash, revoked or not: the caller checks Revoked.
 	APIKeyByHash(ctx context.Context, hash []byte) (intel.APIKey, error)
-	ListAPIKeys(ctx context.Context) ([]intel.APIKey, error)
+	ListAPIKeys(ctx context.Context) ([]intel.APIKey, error) // ordered by ID, Hash left empty
 	RevokeAPIKey(ctx context.Context, id int64) error
-	TouchAPIKey(ctx context.Context, id int64, at time.Time) error
+	TouchAPIKey(ctx context.Context, id int64, at time.Time) error // LastUsed never moves back
 
 	Stats(ctx context.Context) (Stats, error)
 	Close() error
@@ -76,7 +99,8 @@ type IngestOptions struct {
 	// Classify, when set, returns the warninglists an observable is on; the names are stored on its
 	// indicator as flags. It must be safe to call from the ingesting goroutine.
 	Classify func(intel.Observable) []string
-	// BatchSize is the number of distinct observables per transaction; 0 means the default.
+	// BatchSize is the number of distinct observables per transaction; 0 means the default, which
+	// suits bulk imports. A smaller size makes data visible sooner and costs throughput.
 	BatchSize int
 }
 
@@ -85,22 +109,38 @@ type IngestOptions struct {
 // fields). Each batch commits in one transaction, so a killed ingest leaves whole batches or nothing
 // of a batch. Memory stays bounded by the batch size whatever the input length.
 // An Ingester is used by one goroutine.
+//
+// Merging, within an ingest and with the source's stored report alike: FirstSeen is the earliest
+// non-zero one, LastSeen the latest, Tags the union (earlier tags first), and Confidence, TLP,
+// ValidUntil, ThreatType and Malware come from the report with the later LastSeen, the one added
+// later on a tie. The indicator's FirstSeen/LastSeen widen accordingly; its warninglists are
+// replaced by Classify's answer when Classify is set and kept otherwise. Reports of other sources
+// are never touched.
 type Ingester interface {
 	// Add queues one report. Its Source field is ignored (the ingest's source is used). The observable
-	// must already be canonical.
+	// must already be canonical. An invalid report (unknown type, empty value, confidence outside
+	// 0..100, unknown TLP) is rejected with an error wrapping [ErrInvalidReport], not counted, and the
+	// ingest goes on; any other error ends the ingest.
 	Add(ctx context.Context, r intel.Report) error
-	// Close flushes what is queued and returns the totals. After an error, nothing more is written.
+	// Close flushes what is queued, waits until every batch is committed, and returns the totals.
+	// After an error, nothing more is written.
 	Close(ctx context.Context) (IngestStats, error)
-	// Abort drops what is queued and ends the ingest; committed batches stay.
+	// Abort drops what is queued and ends the ingest; committed batches stay. A batch that was full
+	// before Abort is committed (an implementation writing batches in the background waits for it),
+	// so what stays does not depend on timing.
 	Abort()
 }
 
-// IngestStats counts what an ingest did.
+// IngestStats counts what an ingest did. Reports = Duplicates + New + Updated.
+//
+// Duplicates are counted within a batch only (that is what memory holds): a report on an observable
+// that an earlier batch of the same ingest already wrote counts as Updated. With BatchSize at least
+// the number of distinct observables, Duplicates counts every repeat.
 type IngestStats struct {
-	Reports    int `json:"reports"`    // reports passed to Add
-	Duplicates int `json:"duplicates"` // merged into another report of the same ingest
+	Reports    int `json:"reports"`    // reports accepted by Add
+	Duplicates int `json:"duplicates"` // merged into another report of the same batch
 	New        int `json:"new"`        // reports that did not exist for this source before
-	Updated    int `json:"updated"`    // existing reports of this source refreshed
+	Updated    int `json:"updated"`    // existing reports of this source refreshed (changed or not)
 	Indicators int `json:"indicators"` // indicators created by this ingest
 }
 
@@ -111,7 +151,7 @@ type EntityFilter struct {
 	Limit int
 }
 
-// FindingFilter selects findings, newest first.
+// FindingFilter selects findings, newest (CreatedAt, then ID) first.
 type FindingFilter struct {
 	Status string
 	Limit  int
@@ -119,7 +159,7 @@ type FindingFilter struct {
 
 // AuditFilter selects audit entries.
 type AuditFilter struct {
-	Since time.Time
+	Since time.Time // entries at or after Since
 	Limit int
 }
 
