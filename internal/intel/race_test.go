@@ -2,5 +2,5 @@
 
 package intel_test
 
-// raceEnabled reports whether the race detector is on: it makes the timing tests meaningless.
+// raceEnabled reports whether the race detector is on: the large-input tests are too slow under it.
 const raceEnabled = true
