@@ -50,6 +50,9 @@ type Server struct {
 	latency *prometheus.HistogramVec
 	lookups *prometheus.CounterVec
 	keys    keyCache
+	// lookupPath serves GET /api/v1/lookup/{value...} without the mux's path cleaning, which would
+	// turn the "//" of an unencoded URL value into "/".
+	lookupPath http.Handler
 }
 
 // New builds the handler.
@@ -75,7 +78,7 @@ func New(d Deps) *Server {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(openAPI)
 	})
-	s.handle("GET /api/v1/lookup/{value...}", intel.RoleReader, s.lookupOne)
+	s.lookupPath = s.handle("GET /api/v1/lookup/{value...}", intel.RoleReader, s.lookupOne)
 	s.handle("GET /api/v1/lookup", intel.RoleReader, s.lookupOne)
 	s.handle("POST /api/v1/lookup", intel.RoleReader, s.lookupMany)
 	s.handle("GET /api/v1/sources", intel.RoleReader, s.sources)
@@ -87,8 +90,16 @@ func New(d Deps) *Server {
 	return s
 }
 
+const lookupPrefix = "/api/v1/lookup/"
+
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.HasPrefix(r.URL.Path, lookupPrefix) {
+		s.lookupPath.ServeHTTP(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 // Registry returns the Prometheus registry, for other parts of the node to register on.
 func (s *Server) Registry() *prometheus.Registry { return s.reg }
@@ -118,10 +129,10 @@ type statusWriter struct {
 
 func (w *statusWriter) WriteHeader(c int) { w.code = c; w.ResponseWriter.WriteHeader(c) }
 
-// handle registers h on pattern; need "" serves without a key.
-func (s *Server) handle(pattern string, need intel.Role, h http.HandlerFunc) {
+// handle registers h on pattern and returns the wrapped handler; need "" serves without a key.
+func (s *Server) handle(pattern string, need intel.Role, h http.HandlerFunc) http.Handler {
 	route := pattern
-	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+	wrapped := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, code: 200}
 		defer func() {
@@ -144,6 +155,8 @@ func (s *Server) handle(pattern string, need intel.Role, h http.HandlerFunc) {
 		r.Body = http.MaxBytesReader(sw, r.Body, MaxBody)
 		h(sw, r)
 	})
+	s.mux.Handle(pattern, wrapped)
+	return wrapped
 }
 
 // keyCache remembers recently seen keys by hash for a short time, so that a busy client does not cost
@@ -246,9 +259,14 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) lookupOne(w http.ResponseWriter, r *http.Request) {
-	v := r.PathValue("value")
-	if v == "" {
-		v = r.URL.Query().Get("value")
+	q := r.URL.Query()
+	v := q.Get("value")
+	if p, ok := strings.CutPrefix(r.URL.Path, lookupPrefix); ok && p != "" {
+		v = p
+		// An unencoded URL value's query ("/lookup/http://x/a?b=c") arrives as the request's.
+		if strings.Contains(p, "://") && r.URL.RawQuery != "" && !q.Has("value") {
+			v += "?" + r.URL.RawQuery
+		}
 	}
 	if v == "" {
 		writeError(w, http.StatusBadRequest, "no value: use /api/v1/lookup/{value} or ?value=")

@@ -142,7 +142,8 @@ func TestLookupEndpoints(t *testing.T) {
 		}
 	}
 	// A URL value, percent-encoded in the path or given as ?value=, defanged.
-	for _, p := range []string{"/api/v1/lookup/" + url.PathEscape("hxxps://evil[.]com/a?b=c"), "/api/v1/lookup?value=" + url.QueryEscape("hxxps://evil[.]com/a?b=c")} {
+	for _, p := range []string{"/api/v1/lookup/" + url.PathEscape("hxxps://evil[.]com/a?b=c"), "/api/v1/lookup?value=" + url.QueryEscape("hxxps://evil[.]com/a?b=c"),
+		"/api/v1/lookup/https://evil.com/a?b=c"} {
 		code, body = f.do(t, "GET", p, f.keys[intel.RoleReader], "")
 		if code != 200 || !bytes.Contains(body, []byte(`"value":"https://evil.com/a?b=c"`)) || !bytes.Contains(body, []byte(`"match":"exact"`)) {
 			t.Errorf("GET %s: %d %s", p, code, body)
