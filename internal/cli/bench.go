@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +16,7 @@ func (e *env) benchCmd() *cobra.Command {
 		n      int
 		asJSON bool
 		dir    string
+		prof   string
 	)
 	imp := &cobra.Command{
 		Use:   "import [--n 1000000]",
@@ -33,6 +35,17 @@ func (e *env) benchCmd() *cobra.Command {
 				if !asJSON {
 					fmt.Fprintf(e.stderr, "... "+f+"\n", a...)
 				}
+			}
+			if prof != "" {
+				f, err := os.Create(prof)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			figs, err := bench.Import(cmd.Context(), tmp, n, logf)
 			if err != nil {
@@ -56,6 +69,7 @@ func (e *env) benchCmd() *cobra.Command {
 	}
 	imp.Flags().IntVar(&n, "n", 1000000, "number of indicators")
 	imp.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	imp.Flags().StringVar(&prof, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	imp.Flags().StringVar(&dir, "dir", "", "folder for the temporary databases (default the system temp folder)")
 	c.AddCommand(imp)
 	return c
