@@ -207,16 +207,9 @@ func (m Model) evidence(in intel.Indicator, s Score, recent int, now time.Time) 
 		}
 	}
 	if len(live) > 0 {
-		names := make([]string, len(live))
-		newest := live[0].LastSeen
-		for i, src := range live {
-			names[i] = fmt.Sprintf("%s [%s]", src.Name, src.Reliability)
-			if src.LastSeen.After(newest) {
-				newest = src.LastSeen
-			}
-		}
+		names, newest := namesAndNewest(live)
 		ev = append(ev, fmt.Sprintf("Reported by %s: %s; most recent %s.",
-			plural(len(live), "source", "sources"), strings.Join(names, ", "), Ago(now, newest)))
+			plural(len(live), "source", "sources"), names, Ago(now, newest)))
 		for _, src := range live {
 			what := ""
 			if src.ThreatType != "" || src.Malware != "" {
@@ -228,17 +221,10 @@ func (m Model) evidence(in intel.Indicator, s Score, recent int, now time.Time) 
 		}
 	}
 	if len(dead) > 0 {
-		names := make([]string, len(dead))
-		newest := dead[0].LastSeen
-		for i, src := range dead {
-			names[i] = fmt.Sprintf("%s [%s]", src.Name, src.Reliability)
-			if src.LastSeen.After(newest) {
-				newest = src.LastSeen
-			}
-		}
+		names, newest := namesAndNewest(dead)
 		d := m.DecayFor(in.Observable.Type)
 		ev = append(ev, fmt.Sprintf("Expired for %s: last reported %s; beyond the %d-day %s lifetime or past its valid-until.",
-			strings.Join(names, ", "), Ago(now, newest), int(d.Lifetime/day), in.Observable.Type))
+			names, Ago(now, newest), int(d.Lifetime/day), in.Observable.Type))
 	}
 	if recent > 0 {
 		ev = append(ev, fmt.Sprintf("Seen inside the organisation by %s in the last 24 hours.",
@@ -248,6 +234,19 @@ func (m Model) evidence(in intel.Indicator, s Score, recent int, now time.Time) 
 		ev = append(ev, fmt.Sprintf("Value is on warninglist %q (score ×%g).", w, m.Warninglisted))
 	}
 	return ev
+}
+
+// namesAndNewest lists sources as "name [grade], ..." and returns the latest LastSeen among them.
+func namesAndNewest(srcs []SourceScore) (string, time.Time) {
+	names := make([]string, len(srcs))
+	var newest time.Time
+	for i, src := range srcs {
+		names[i] = fmt.Sprintf("%s [%s]", src.Name, src.Reliability)
+		if src.LastSeen.After(newest) {
+			newest = src.LastSeen
+		}
+	}
+	return strings.Join(names, ", "), newest
 }
 
 // Ago phrases the time from t to now: "today", "1 day ago", "12 days ago", "in the future".

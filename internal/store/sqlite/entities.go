@@ -92,20 +92,8 @@ func (db *DB) ListEntities(ctx context.Context, f store.EntityFilter) ([]intel.E
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	out, err := queryAll(ctx, db.r, scanEntity, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("listing entities: %w", err)
-	}
-	defer rows.Close()
-	var out []intel.Entity
-	for rows.Next() {
-		e, err := scanEntity(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing entities: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing entities: %w", err)
 	}
 	return out, nil
@@ -170,26 +158,19 @@ func (db *DB) PutRelationships(ctx context.Context, rs []intel.Relationship) err
 
 // Relationships returns the relationships with ref as source or target, ordered by ID.
 func (db *DB) Relationships(ctx context.Context, ref string) ([]intel.Relationship, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+relationshipColumns+` FROM relationships
+	out, err := queryAll(ctx, db.r, scanRelationship, `SELECT `+relationshipColumns+` FROM relationships
 		WHERE source_ref = ?1 OR target_ref = ?1 ORDER BY id`, ref)
 	if err != nil {
 		return nil, fmt.Errorf("listing relationships of %s: %w", ref, err)
 	}
-	defer rows.Close()
-	var out []intel.Relationship
-	for rows.Next() {
-		var r intel.Relationship
-		var tlp, created, modified int64
-		if err := rows.Scan(&r.ID, &r.Type, &r.SourceRef, &r.TargetRef, &r.Source, &tlp, &created,
-			&modified); err != nil {
-			return nil, fmt.Errorf("listing relationships of %s: %w", ref, err)
-		}
-		r.TLP = intel.TLP(tlp)
-		r.Created, r.Modified = fromNS(created), fromNS(modified)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing relationships of %s: %w", ref, err)
-	}
 	return out, nil
+}
+
+func scanRelationship(sc scanner) (intel.Relationship, error) {
+	var r intel.Relationship
+	var tlp, created, modified int64
+	err := sc.Scan(&r.ID, &r.Type, &r.SourceRef, &r.TargetRef, &r.Source, &tlp, &created, &modified)
+	r.TLP = intel.TLP(tlp)
+	r.Created, r.Modified = fromNS(created), fromNS(modified)
+	return r, err
 }

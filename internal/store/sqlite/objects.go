@@ -61,21 +61,9 @@ func (db *DB) AddSighting(ctx context.Context, s intel.Sighting) (intel.Sighting
 
 // Sightings returns the sightings of o, most recently seen first.
 func (db *DB) Sightings(ctx context.Context, o intel.Observable) ([]intel.Sighting, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+sightingColumns+` FROM sightings
+	out, err := queryAll(ctx, db.r, scanSighting, `SELECT `+sightingColumns+` FROM sightings
 		WHERE type = ? AND value = ? ORDER BY last_seen DESC, id`, string(o.Type), o.Value)
 	if err != nil {
-		return nil, fmt.Errorf("listing sightings of %s: %w", o, err)
-	}
-	defer rows.Close()
-	var out []intel.Sighting
-	for rows.Next() {
-		s, err := scanSighting(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing sightings of %s: %w", o, err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing sightings of %s: %w", o, err)
 	}
 	return out, nil
@@ -150,20 +138,8 @@ func (db *DB) ListAssets(ctx context.Context, kind string) ([]intel.Asset, error
 	if kind != "" {
 		q, args = "SELECT "+assetColumns+" FROM assets WHERE kind = ? ORDER BY id", []any{kind}
 	}
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	out, err := queryAll(ctx, db.r, scanAsset, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("listing assets: %w", err)
-	}
-	defer rows.Close()
-	var out []intel.Asset
-	for rows.Next() {
-		a, err := scanAsset(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing assets: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing assets: %w", err)
 	}
 	return out, nil
@@ -270,20 +246,8 @@ func (db *DB) ListFindings(ctx context.Context, f store.FindingFilter) ([]intel.
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	out, err := queryAll(ctx, db.r, scanFinding, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("listing findings: %w", err)
-	}
-	defer rows.Close()
-	var out []intel.Finding
-	for rows.Next() {
-		x, err := scanFinding(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing findings: %w", err)
-		}
-		out = append(out, x)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing findings: %w", err)
 	}
 	return out, nil
@@ -339,25 +303,19 @@ func (db *DB) AuditLog(ctx context.Context, f store.AuditFilter) ([]intel.AuditE
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	out, err := queryAll(ctx, db.r, scanAudit, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading audit log: %w", err)
 	}
-	defer rows.Close()
-	var out []intel.AuditEntry
-	for rows.Next() {
-		var e intel.AuditEntry
-		var t int64
-		if err := rows.Scan(&e.ID, &t, &e.Actor, &e.Action, &e.Object, &e.Detail); err != nil {
-			return nil, fmt.Errorf("reading audit log: %w", err)
-		}
-		e.Time = fromNS(t)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading audit log: %w", err)
-	}
 	return out, nil
+}
+
+func scanAudit(sc scanner) (intel.AuditEntry, error) {
+	var e intel.AuditEntry
+	var t int64
+	err := sc.Scan(&e.ID, &t, &e.Actor, &e.Action, &e.Object, &e.Detail)
+	e.Time = fromNS(t)
+	return e, err
 }
 
 // API keys.
@@ -402,22 +360,12 @@ func (db *DB) APIKeyByHash(ctx context.Context, hash []byte) (intel.APIKey, erro
 
 // ListAPIKeys returns every key ordered by ID, without hashes.
 func (db *DB) ListAPIKeys(ctx context.Context) ([]intel.APIKey, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT "+apiKeyColumns+" FROM api_keys ORDER BY id")
+	out, err := queryAll(ctx, db.r, scanAPIKey, "SELECT "+apiKeyColumns+" FROM api_keys ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("listing API keys: %w", err)
 	}
-	defer rows.Close()
-	var out []intel.APIKey
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing API keys: %w", err)
-		}
-		k.Hash = nil
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing API keys: %w", err)
+	for i := range out {
+		out[i].Hash = nil
 	}
 	return out, nil
 }

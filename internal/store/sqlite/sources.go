@@ -55,20 +55,8 @@ func (db *DB) Source(ctx context.Context, name string) (intel.Source, error) {
 
 // ListSources returns every source ordered by name.
 func (db *DB) ListSources(ctx context.Context) ([]intel.Source, error) {
-	rows, err := db.r.QueryContext(ctx, "SELECT "+sourceColumns+" FROM sources ORDER BY name")
+	out, err := queryAll(ctx, db.r, scanSource, "SELECT "+sourceColumns+" FROM sources ORDER BY name")
 	if err != nil {
-		return nil, fmt.Errorf("listing sources: %w", err)
-	}
-	defer rows.Close()
-	var out []intel.Source
-	for rows.Next() {
-		s, err := scanSource(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing sources: %w", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing sources: %w", err)
 	}
 	return out, nil
@@ -101,6 +89,24 @@ func (db *DB) RecordSourceRun(ctx context.Context, name string, at time.Time, ru
 }
 
 type scanner interface{ Scan(dest ...any) error }
+
+// queryAll runs a query on pool and scans every row with scan.
+func queryAll[T any](ctx context.Context, pool *sql.DB, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := pool.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
 
 func scanSource(sc scanner) (intel.Source, error) {
 	var s intel.Source
