@@ -71,7 +71,9 @@ func New(d Deps) *Server {
 	s.reg.MustRegister(s.reqs, s.latency, s.lookups, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&storeCollector{st: d.Store})
 
-	s.handle("GET /healthz", "", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	s.handle("GET /healthz", "", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]string{"status": "ok", "version": d.Version})
+	})
 	s.handle("GET /readyz", "", s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	s.handle("GET /api/v1/openapi.json", "", func(w http.ResponseWriter, r *http.Request) {
