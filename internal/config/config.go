@@ -84,12 +84,27 @@ func LoadFile(path string) (*Config, error) {
 func Load(b []byte) (*Config, error) {
 	c := Default()
 	if len(strings.TrimSpace(string(b))) > 0 {
-		if err := yaml.UnmarshalWithOptions(b, c, yaml.Strict()); err != nil {
-			return nil, errors.New(yaml.FormatError(err, false, true))
+		if err := decodeStrict(b, c); err != nil {
+			return nil, err
 		}
 	}
 	c.applyEnv()
 	return c, c.Validate()
+}
+
+// decodeStrict decodes YAML into c, rejecting unknown keys. The YAML library can panic on some
+// malformed documents (found by FuzzLoad, e.g. a tag on a sequence of the wrong shape); that is
+// turned into an error, so a bad file never crashes omen.
+func decodeStrict(b []byte, c *Config) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed YAML: the decoder failed (%v)", r)
+		}
+	}()
+	if err := yaml.UnmarshalWithOptions(b, c, yaml.Strict()); err != nil {
+		return errors.New(yaml.FormatError(err, false, true))
+	}
+	return nil
 }
 
 func (c *Config) applyEnv() {

@@ -25,6 +25,7 @@ func TestLoad(t *testing.T) {
 		{"bad decay", "scoring:\n  decay:\n    ipv4: {lifetime: soon, delta: 1}\n", "scoring.decay.ipv4"},
 		{"bad type", "scoring:\n  decay:\n    fish: {lifetime: 1d, delta: 1}\n", "unknown observable type \"fish\""},
 		{"wrong shape", "listen: [1, 2]\n", "[1:9]"},
+		{"decoder panic", "warninglists:\n  dirs: !000000000000000000000\n0000000000\n", "malformed YAML"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,4 +69,21 @@ func TestEnvOverride(t *testing.T) {
 	if c.Listen != "127.0.0.1:9999" {
 		t.Errorf("listen = %s", c.Listen)
 	}
+}
+
+// FuzzLoad: any bytes either load into a valid configuration or give an error; never a panic.
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte(""))
+	f.Add([]byte("listen: 0.0.0.0:9090\nlog_level: debug\nwarninglists:\n  defaults: false\n  dirs: [/tmp/x]\nscoring:\n  reliability: {A: 0.9}\n  decay:\n    ipv4: {lifetime: 30d, delta: 1.5}\n  warninglisted: 0.2\n"))
+	f.Add([]byte("scoring:\n  decay:\n    default: {lifetime: 100d, delta: 1}\n"))
+	f.Add([]byte("listen: [1, 2]\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := config.Load(b)
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("Load accepted a configuration that does not validate: %v", err)
+		}
+	})
 }
