@@ -25,6 +25,22 @@ type Config struct {
 	LogLevel     string       `yaml:"log_level"`
 	Warninglists Warninglists `yaml:"warninglists"`
 	Scoring      Scoring      `yaml:"scoring"`
+	// Sources are the feeds to collect. Without a `sources:` key, [DefaultSources]; with an empty
+	// list, none.
+	Sources []Source `yaml:"sources"`
+	// Collect tunes the scheduler.
+	Collect Collect `yaml:"collect"`
+}
+
+// Collect tunes collection.
+type Collect struct {
+	// Concurrency caps simultaneous downloads (default 4).
+	Concurrency int `yaml:"concurrency"`
+	// Proxy is the default proxy of every source (http://, https:// or socks5://); a source's own
+	// proxy wins.
+	Proxy string `yaml:"proxy"`
+	// UserAgent replaces omen's User-Agent.
+	UserAgent string `yaml:"user_agent"`
 }
 
 // Warninglists says which warninglists to load.
@@ -65,9 +81,7 @@ func Default() *Config {
 // overrides applied).
 func LoadFile(path string) (*Config, error) {
 	if path == "" {
-		c := Default()
-		c.applyEnv()
-		return c, c.Validate()
+		return Load(nil)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -89,6 +103,18 @@ func Load(b []byte) (*Config, error) {
 		}
 	}
 	c.applyEnv()
+	if c.Sources == nil {
+		c.Sources = DefaultSources()
+	}
+	for i := range c.Sources {
+		c.Sources[i].applyDefaults()
+		if c.Sources[i].Proxy == "" {
+			c.Sources[i].Proxy = c.Collect.Proxy
+		}
+	}
+	if c.Collect.Concurrency == 0 {
+		c.Collect.Concurrency = 4
+	}
 	return c, c.Validate()
 }
 
@@ -129,6 +155,12 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.Model(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := validateSources(c.Sources); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Collect.Concurrency < 0 || c.Collect.Concurrency > 64 {
+		errs = append(errs, fmt.Errorf("collect.concurrency %d: want 1..64", c.Collect.Concurrency))
 	}
 	return errors.Join(errs...)
 }

@@ -87,3 +87,62 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestSources(t *testing.T) {
+	c, err := config.Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Sources) < 10 || c.Sources[0].Name != "feodotracker" || !c.Sources[0].IsEnabled() {
+		t.Errorf("default sources: %+v", c.Sources)
+	}
+	c, err = config.Load([]byte("sources: []\n"))
+	if err != nil || len(c.Sources) != 0 {
+		t.Errorf("an empty list means none: %v %v", c.Sources, err)
+	}
+	c, err = config.Load([]byte(`collect:
+  proxy: socks5://127.0.0.1:9050
+sources:
+  - name: feodo
+    kind: list
+    url: https://feodotracker.abuse.ch/downloads/ipblocklist.csv
+    interval: 1h
+    reliability: B
+    confidence: 90
+    tlp: clear
+    format: csv
+    max_shrink: 0.3
+  - name: otx
+    kind: otx
+    url: https://otx.alienvault.com/api/v1/pulses/subscribed
+    auth_header: X-OTX-API-KEY
+    auth_env: OTX_KEY
+    enabled: false
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.Sources[0]
+	if f.Interval != config.Duration(time.Hour) || f.Reliability != 'B' || f.TLP != intel.TLPClear || f.ShrinkShare() != 0.3 ||
+		f.RejectShare() != config.DefaultMaxRejected || f.Proxy != "socks5://127.0.0.1:9050" {
+		t.Errorf("source %+v", f)
+	}
+	if o := c.Sources[1]; o.IsEnabled() || o.Interval != config.DefaultInterval || o.Reliability != 'F' || o.Confidence != 50 {
+		t.Errorf("defaults %+v", o)
+	}
+	bad := []struct{ in, want string }{
+		{"sources:\n  - name: a\n    kind: list\n    url: ftp://x/y\n", "want an http, https or file URL"},
+		{"sources:\n  - name: a\n    kind: list\n    url: http://x/\n    interval: 10s\n", "interval 10s: at least 1m0s"},
+		{"sources:\n  - name: a\n    kind: list\n    url: http://x/\n  - name: A\n    kind: list\n    url: http://y/\n", `source name "A" used twice`},
+		{"sources:\n  - name: a\n    kind: list\n    url: http://x/\n    colour: red\n", `[5:5] unknown field "colour"`},
+		{"sources:\n  - name: a\n    kind: list\n    url: http://x/\n    reliability: Q\n", "invalid reliability"},
+		{"sources:\n  - name: a\n    kind: list\n    url: http://x/\n    auth_header: X-Key\n", "auth_header and auth_env go together"},
+		{"sources:\n  - kind: list\n    url: http://x/\n", "a source needs a name"},
+		{"sources:\n  - name: a\n    kind: list\n    url: http://x/\n    max_shrink: 2\n", "max_shrink 2: want 0..1"},
+	}
+	for _, tc := range bad {
+		if _, err := config.Load([]byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Load(%q) = %v, want %q", tc.in, err, tc.want)
+		}
+	}
+}

@@ -198,7 +198,53 @@ type Source struct {
 	// Health of the last collection run; empty for sources never run by a collector.
 	LastRun     time.Time `json:"last_run,omitzero"`
 	LastSuccess time.Time `json:"last_success,omitzero"`
-	LastError   string    `json:"last_error,omitempty"`
+	LastError   string    `json:"last_error,omitempty"` // why the last run failed or was rejected
+	LastStats   RunStats  `json:"last_stats"`           // counts of the last run, good or not
+	// GoodRecords is the number of records of the last good run that read the whole input (not a
+	// 304): the yardstick for "the list suddenly shrank".
+	GoodRecords int `json:"good_records"`
+}
+
+// Source health states, see [Source.Health].
+const (
+	HealthNever    = "never-run"
+	HealthOK       = "ok"
+	HealthDegraded = "degraded"
+)
+
+// Health says whether the source's last run succeeded: never-run, ok, or degraded (the last run
+// failed or was rejected; the data of the last good run stays in force).
+func (s Source) Health() string {
+	switch {
+	case s.LastRun.IsZero():
+		return HealthNever
+	case s.LastError != "" || s.LastSuccess.Before(s.LastRun):
+		return HealthDegraded
+	}
+	return HealthOK
+}
+
+// RunStats counts what one collection run did.
+type RunStats struct {
+	Duration      time.Duration `json:"duration_ns"`
+	FetchedBytes  int64         `json:"fetched_bytes"`
+	NotModified   bool          `json:"not_modified,omitempty"` // the server answered 304
+	Records       int           `json:"records"`                // records parsed from the input
+	New           int           `json:"new"`
+	Updated       int           `json:"updated"`
+	Rejected      int           `json:"rejected"`
+	Entities      int           `json:"entities"`
+	Relationships int           `json:"relationships"`
+}
+
+// SourceRun is the outcome of one collection run, as the store records it.
+type SourceRun struct {
+	At    time.Time
+	Stats RunStats
+	Err   string // empty on success
+	// State, on success and when not nil, replaces the source's saved collector state (cursor,
+	// ETag, manifest timestamps...).
+	State []byte
 }
 
 // Report is one source saying something about one observable: omen's unit of observation.

@@ -31,10 +31,14 @@ type Store interface {
 	PutSource(ctx context.Context, s intel.Source) (intel.Source, error)
 	Source(ctx context.Context, name string) (intel.Source, error)
 	ListSources(ctx context.Context) ([]intel.Source, error) // ordered by name
-	// RecordSourceRun records the outcome of a collection run (runErr nil on success): LastRun is
-	// set to at; on success LastSuccess too and LastError is cleared, else LastError is runErr's
-	// text. ErrNotFound for an unknown source.
-	RecordSourceRun(ctx context.Context, name string, at time.Time, runErr error) error
+	// RecordSourceRun records the outcome of a collection run: LastRun and LastStats always; on
+	// success (run.Err == "") also LastSuccess, LastError cleared, GoodRecords set to
+	// run.Stats.Records unless run.Stats.NotModified, and the saved state replaced when run.State is
+	// not nil; on failure LastError = run.Err and nothing else. ErrNotFound for an unknown source.
+	RecordSourceRun(ctx context.Context, name string, run intel.SourceRun) error
+	// SourceState returns the collector state saved by the source's last good run, nil when none.
+	// ErrNotFound for an unknown source.
+	SourceState(ctx context.Context, name string) ([]byte, error)
 
 	// NewIngester starts a bulk ingest of reports from one source (ErrNotFound for an unknown
 	// source). See [Ingester].
@@ -50,6 +54,9 @@ type Store interface {
 	ScanIndicators(ctx context.Context, fn func(intel.Indicator) error) error
 
 	PutEntities(ctx context.Context, es []intel.Entity) error // upsert by ID (replacing every field)
+	// MergeEntityAttributes sets attrs on the existing entity id, keeping its other attributes and
+	// fields (EPSS scores on a KEV vulnerability, say). ErrNotFound when there is no such entity.
+	MergeEntityAttributes(ctx context.Context, id string, attrs map[string]any) error
 	Entity(ctx context.Context, id string) (intel.Entity, error)
 	ListEntities(ctx context.Context, f EntityFilter) ([]intel.Entity, error) // ordered by name, then ID
 	PutRelationships(ctx context.Context, rs []intel.Relationship) error      // upsert by ID
