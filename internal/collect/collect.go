@@ -85,6 +85,26 @@ type Env struct {
 	// State is the source's saved state from the last good run (cursor, ETag, manifest
 	// timestamps...), nil the first time; a collector returns the new state in its Result.
 	State []byte
+	// GoodRecords is the record count of the last good full run, 0 the first time (see [CheckInput]).
+	GoodRecords int
+}
+
+// CheckInput applies the safety rules to a parsed input before anything of it is written: too large
+// a share of rejected lines, or a full snapshot that shrank by more than the source allows against
+// the last good run, rejects the run as a whole. records counts the good records, rejected the bad.
+func CheckInput(src config.Source, records, rejected, goodRecords int) error {
+	if total := records + rejected; total > 0 && float64(rejected)/float64(total) > src.RejectShare() {
+		return fmt.Errorf("rejected the input: %d of %d records unparsable, more than the allowed %.0f%%",
+			rejected, total, 100*src.RejectShare())
+	}
+	if records == 0 && goodRecords > 0 {
+		return fmt.Errorf("rejected the input: no records, against %d in the last good run", goodRecords)
+	}
+	if goodRecords > 0 && float64(records) < float64(goodRecords)*(1-src.ShrinkShare()) {
+		return fmt.Errorf("rejected the input: %d records, down from %d in the last good run (more than the allowed %.0f%% shrink)",
+			records, goodRecords, 100*src.ShrinkShare())
+	}
+	return nil
 }
 
 // Result counts what one run did.
