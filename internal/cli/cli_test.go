@@ -195,7 +195,7 @@ func TestServeDemo(t *testing.T) {
 	done := make(chan int)
 	var errw syncBuffer
 	go func() {
-		done <- cli.Run(ctx, []string{"--data", data, "serve", "--demo", "--listen", addr}, strings.NewReader(""), io.Discard, &errw)
+		done <- cli.Run(ctx, []string{"--data", data, "serve", "--demo", "--collect=false", "--listen", addr}, strings.NewReader(""), io.Discard, &errw)
 	}()
 	defer func() {
 		cancel()

@@ -13,14 +13,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/omen-tip/omen/internal/api"
+	"github.com/omen-tip/omen/internal/collect"
 	"github.com/omen-tip/omen/internal/demo"
 	"github.com/omen-tip/omen/internal/intel"
 )
 
 func (e *env) serveCmd() *cobra.Command {
 	var (
-		listen  string
-		runDemo bool
+		listen    string
+		runDemo   bool
+		doCollect bool
 	)
 	c := &cobra.Command{
 		Use:   "serve [--listen ADDR] [--demo]",
@@ -56,6 +58,14 @@ no network access.`,
 			if err := e.initialKey(ctx, a, listen); err != nil {
 				return err
 			}
+			var sched *collect.Scheduler
+			if doCollect {
+				r, err := a.runner()
+				if err != nil {
+					return err
+				}
+				sched = &collect.Scheduler{Runner: r, Sources: a.cfg.Sources, Concurrency: a.cfg.Collect.Concurrency, Logger: a.log}
+			}
 			srv := api.New(api.Deps{Store: a.store, Lookup: a.lookup, Logger: a.log, Version: Version})
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
@@ -66,12 +76,25 @@ no network access.`,
 			a.log.Info("omen serving", "addr", "http://"+ln.Addr().String(), "data", e.dataDir, "version", Version)
 			errc := make(chan error, 1)
 			go func() { errc <- hs.Serve(ln) }()
+			collecting := make(chan struct{})
+			cctx, stopCollect := context.WithCancel(ctx)
+			defer stopCollect()
+			go func() {
+				defer close(collecting)
+				if sched != nil {
+					a.log.Info("collecting", "sources", len(a.cfg.Sources))
+					sched.Run(cctx)
+				}
+			}()
 			select {
 			case err := <-errc:
+				stopCollect()
+				<-collecting
 				return err
 			case <-ctx.Done():
 			}
 			a.log.Info("shutting down")
+			<-collecting // runs in flight see the cancelled context and abandon cleanly
 			sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
 			if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -82,6 +105,7 @@ no network access.`,
 	}
 	c.Flags().StringVar(&listen, "listen", "", "address to listen on (default from the config: 127.0.0.1:8080; env OMEN_LISTEN)")
 	c.Flags().BoolVar(&runDemo, "demo", false, "load the bundled demo data first")
+	c.Flags().BoolVar(&doCollect, "collect", true, "run the configured feeds on their schedules (without a config: the real public feeds)")
 	return c
 }
 

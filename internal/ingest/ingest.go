@@ -110,6 +110,25 @@ func (im *Importer) EnsureSource(ctx context.Context, o Options) (intel.Source, 
 	return im.Store.PutSource(ctx, src)
 }
 
+// Classifier returns the function that names the warninglists an observable is on, for
+// store.IngestOptions.Classify; nil without warninglists.
+func (im *Importer) Classifier() func(intel.Observable) []string {
+	if im.Warninglists == nil {
+		return nil
+	}
+	return func(ob intel.Observable) []string {
+		hits := im.Warninglists.Match(ob)
+		if len(hits) == 0 {
+			return nil
+		}
+		names := make([]string, 0, len(hits))
+		for _, h := range hits {
+			names = append(names, h.List)
+		}
+		return names
+	}
+}
+
 // File imports one file; progress, when not nil, is told the bytes read so far.
 func (im *Importer) File(ctx context.Context, path string, o Options, progress func(read int64)) (Summary, error) {
 	f, err := os.Open(path)
@@ -156,16 +175,11 @@ func (im *Importer) Reader(ctx context.Context, r io.Reader, o Options) (Summary
 	}
 	flagged := 0
 	var classify func(intel.Observable) []string
-	if im.Warninglists != nil {
+	if c := im.Classifier(); c != nil {
 		classify = func(ob intel.Observable) []string {
-			hits := im.Warninglists.Match(ob)
-			if len(hits) == 0 {
-				return nil
-			}
-			flagged++
-			names := make([]string, 0, len(hits))
-			for _, h := range hits {
-				names = append(names, h.List)
+			names := c(ob)
+			if len(names) > 0 {
+				flagged++
 			}
 			return names
 		}

@@ -75,11 +75,19 @@ type Source struct {
 	ThreatType  string            `json:"threat_type,omitempty"`
 }
 
-// EntityRef names an entity linked to an indicator.
+// EntityRef names an entity linked to an indicator: directly (a relationship, a malware family a
+// source names), or through one of those (the ATT&CK techniques a linked malware or group uses,
+// with Via naming it).
 type EntityRef struct {
-	Type intel.EntityType `json:"type"`
-	Name string           `json:"name"`
+	Type       intel.EntityType `json:"type"`
+	Name       string           `json:"name"`
+	ID         string           `json:"id,omitempty"`
+	Via        string           `json:"via,omitempty"`
+	Attributes map[string]any   `json:"attributes,omitempty"` // ATT&CK id, CVE's EPSS score and KEV dates, ...
 }
+
+// MaxTechniques caps the ATT&CK techniques listed per linked malware, tool or group.
+const MaxTechniques = 25
 
 // WarninglistHit names a warninglist the queried value is on.
 type WarninglistHit struct {
@@ -291,6 +299,7 @@ func (s *Service) view(ctx context.Context, in intel.Indicator, sc risk.Score, g
 		v.Tags = []string{}
 	}
 	first, last := time.Time{}, time.Time{}
+	var families []string
 	for _, r := range in.Reports {
 		v.Sources = append(v.Sources, Source{Name: r.Source, Reliability: grade(grades(r.Source)), Confidence: r.Confidence,
 			FirstSeen: r.FirstSeen, LastSeen: r.LastSeen, ThreatType: r.ThreatType})
@@ -300,22 +309,74 @@ func (s *Service) view(ctx context.Context, in intel.Indicator, sc risk.Score, g
 		if r.LastSeen.After(last) {
 			last = r.LastSeen
 		}
-		if r.Malware != "" {
-			v.Entities = appendEntity(v.Entities, EntityRef{Type: intel.Malware, Name: r.Malware})
+		if r.Malware != "" && !slices.Contains(families, r.Malware) {
+			families = append(families, r.Malware)
 		}
 	}
 	// First and last seen are those of the visible reports only.
 	v.FirstSeen, v.LastSeen = first, last
-	rels, err := s.store.Relationships(ctx, in.Observable.String())
-	if err != nil {
-		return v, fmt.Errorf("reading relationships of %s: %w", in.Observable, err)
+	var linked []intel.Entity
+	for _, name := range families {
+		// A family a source names is the stored entity of that name when there is one (ATT&CK
+		// software, a MISP galaxy cluster), so that its techniques come along.
+		es, err := s.store.ListEntities(ctx, store.EntityFilter{Name: name, Limit: 5})
+		if err != nil {
+			return v, fmt.Errorf("reading entities named %s: %w", name, err)
+		}
+		found := false
+		for _, e := range es {
+			if (e.Type == intel.Malware || e.Type == intel.Tool) && clearance.Allows(e.TLP) {
+				linked, found = append(linked, e), true
+				break
+			}
+		}
+		if !found {
+			v.Entities = appendEntity(v.Entities, EntityRef{Type: intel.Malware, Name: name})
+		}
 	}
+	direct, err := s.related(ctx, in.Observable.String(), clearance, "")
+	if err != nil {
+		return v, err
+	}
+	linked = append(linked, direct...)
+	for _, e := range linked {
+		v.Entities = appendEntity(v.Entities, ref(e, ""))
+	}
+	for _, e := range linked {
+		switch e.Type {
+		case intel.Malware, intel.Tool, intel.IntrusionSet, intel.ThreatActor, intel.Campaign:
+		default:
+			continue
+		}
+		uses, err := s.related(ctx, e.ID, clearance, "uses")
+		if err != nil {
+			return v, err
+		}
+		n := 0
+		for _, t := range uses {
+			if t.Type == intel.AttackPattern && n < MaxTechniques {
+				v.Entities = appendEntity(v.Entities, ref(t, e.Name))
+				n++
+			}
+		}
+	}
+	return v, nil
+}
+
+// related returns the entities on the other side of ref's relationships (of type relType when not
+// empty, and then only those where ref is the source), that the caller may see.
+func (s *Service) related(ctx context.Context, ref string, clearance intel.TLP, relType string) ([]intel.Entity, error) {
+	rels, err := s.store.Relationships(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("reading relationships of %s: %w", ref, err)
+	}
+	var out []intel.Entity
 	for _, rel := range rels {
-		if !clearance.Allows(rel.TLP) {
+		if !clearance.Allows(rel.TLP) || (relType != "" && (rel.Type != relType || rel.SourceRef != ref)) {
 			continue
 		}
 		other := rel.TargetRef
-		if other == in.Observable.String() {
+		if other == ref {
 			other = rel.SourceRef
 		}
 		e, err := s.store.Entity(ctx, other)
@@ -323,10 +384,25 @@ func (s *Service) view(ctx context.Context, in intel.Indicator, sc risk.Score, g
 			continue // a dangling reference is not the caller's problem
 		}
 		if clearance.Allows(e.TLP) {
-			v.Entities = appendEntity(v.Entities, EntityRef{Type: e.Type, Name: e.Name})
+			out = append(out, e)
 		}
 	}
-	return v, nil
+	return out, nil
+}
+
+// ref is the view of an entity; attributes are kept, but not long free text.
+func ref(e intel.Entity, via string) EntityRef {
+	r := EntityRef{Type: e.Type, Name: e.Name, ID: e.ID, Via: via}
+	for k, v := range e.Attributes {
+		if str, ok := v.(string); ok && len(str) > 200 {
+			continue
+		}
+		if r.Attributes == nil {
+			r.Attributes = map[string]any{}
+		}
+		r.Attributes[k] = v
+	}
+	return r
 }
 
 func appendEntity(es []EntityRef, e EntityRef) []EntityRef {

@@ -3,8 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/omen-tip/omen/internal/intel"
@@ -55,6 +57,80 @@ func (db *DB) PutEntities(ctx context.Context, es []intel.Entity) error {
 		return fmt.Errorf("storing %d entities: %w", len(es), err)
 	}
 	return nil
+}
+
+// MergeEntityAttributes sets attrs on the entity id, keeping its other attributes and fields. It
+// is one read and one write in a write transaction, so concurrent merges do not lose each other's
+// keys. The stored attributes are decoded to raw JSON values only: the untouched ones are written
+// back byte for byte (no float64 round trip), and the cost stays low enough to call it for every
+// entity of a large feed.
+func (db *DB) MergeEntityAttributes(ctx context.Context, id string, attrs map[string]any) error {
+	vals := make(map[string]json.RawMessage, len(attrs))
+	for k, v := range attrs {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("encoding attribute %s of entity %s: %w", k, id, err)
+		}
+		vals[k] = b
+	}
+	// Prepared before the transaction takes the writer's one connection.
+	sel, upd, err := db.mergeStmts(ctx)
+	if err != nil {
+		return fmt.Errorf("merging attributes of entity %s: %w", id, err)
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		var stored string
+		err := tx.StmtContext(ctx, sel).QueryRowContext(ctx, id).Scan(&stored)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("entity", id)
+		}
+		if err != nil {
+			return err
+		}
+		if len(vals) == 0 {
+			return nil
+		}
+		merged, err := decodeJSON[map[string]json.RawMessage](stored)
+		if err != nil {
+			return err
+		}
+		if merged == nil {
+			merged = vals
+		} else {
+			maps.Copy(merged, vals)
+		}
+		enc, err := encodeJSON(merged)
+		if err != nil {
+			return err
+		}
+		_, err = tx.StmtContext(ctx, upd).ExecContext(ctx, enc, id)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("merging attributes of entity %s: %w", id, err)
+	}
+	return nil
+}
+
+// mergeStmts returns the statements of MergeEntityAttributes, prepared once on the writer (its one
+// connection keeps them, so a transaction reuses them without parsing the SQL again).
+func (db *DB) mergeStmts(ctx context.Context) (sel, upd *sql.Stmt, err error) {
+	db.mergeMu.Lock()
+	defer db.mergeMu.Unlock()
+	if db.mergeSel == nil {
+		if db.mergeSel, err = db.w.PrepareContext(ctx, "SELECT attributes FROM entities WHERE id = ?"); err != nil {
+			return nil, nil, err
+		}
+	}
+	if db.mergeUpd == nil {
+		if db.mergeUpd, err = db.w.PrepareContext(ctx, "UPDATE entities SET attributes = ? WHERE id = ?"); err != nil {
+			return nil, nil, err
+		}
+	}
+	return db.mergeSel, db.mergeUpd, nil
 }
 
 // Entity returns the entity with the given ID.

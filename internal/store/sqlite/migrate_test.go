@@ -69,8 +69,8 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	if err := db.r.QueryRowContext(ctx, "SELECT max(version_id) FROM goose_db_version").Scan(&version); err != nil {
 		t.Fatal(err)
 	}
-	if version < 3 {
-		t.Errorf("upgraded to version %d, want at least 3", version)
+	if version < 4 {
+		t.Errorf("upgraded to version %d, want at least 4", version)
 	}
 
 	st, err := db.Stats(ctx)
@@ -144,5 +144,88 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	}
 	if es, err := db.ListEntities(ctx, store.EntityFilter{Name: "MIMI"}); err != nil || len(es) != 1 {
 		t.Errorf("ListEntities(MIMI) = %+v, %v", es, err)
+	}
+	// Sources get the run columns of migration 4.
+	checkUpgradedSource(t, db, time.Time{}, time.Time{}, "")
+}
+
+// TestUpgradeFromVersion3 builds a database at migration 3 (the last one before source run
+// statistics and collector state) holding a source that has already run, then opens it and checks
+// that the source is kept whole and records runs.
+func TestUpgradeFromVersion3(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "old.db")
+	w, err := openPool(ctx, path, writerPragmas(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(ctx, w, slog.New(slog.DiscardHandler), 3); err != nil {
+		t.Fatal(err)
+	}
+	lastRun := time.Date(2025, 5, 2, 0, 0, 0, 0, time.UTC)
+	lastOK := lastRun.Add(-time.Hour)
+	if _, err := w.ExecContext(ctx, `INSERT INTO sources (id, name, kind, url, reliability, confidence, tlp,
+		enabled, created_at, updated_at, last_run, last_success, last_error)
+		VALUES (1, 'urlhaus', 'list', 'https://urlhaus.example/list.txt', 'B', 70, 1, 1, 1, 2, ?, ?, 'HTTP 503')`,
+		lastRun.UnixNano(), lastOK.UnixNano()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatalf("opening the old database: %v", err)
+	}
+	defer db.Close()
+	var version int64
+	if err := db.r.QueryRowContext(ctx, "SELECT max(version_id) FROM goose_db_version").Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if version < 4 {
+		t.Errorf("upgraded to version %d, want at least 4", version)
+	}
+	checkUpgradedSource(t, db, lastRun, lastOK, "HTTP 503")
+}
+
+// checkUpgradedSource checks the source urlhaus of an upgraded database (written by the old code
+// with the given run health): its fields are kept, the new run fields are empty, and it records a
+// good run and then a failed one.
+func checkUpgradedSource(t *testing.T, db *DB, lastRun, lastOK time.Time, lastErr string) {
+	t.Helper()
+	ctx := t.Context()
+	src, err := db.Source(ctx, "urlhaus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.ID != 1 || src.Kind != "list" || src.Reliability != intel.ReliabilityB || src.Confidence != 70 ||
+		src.TLP != intel.TLPGreen || !src.Enabled || !src.LastRun.Equal(lastRun) ||
+		!src.LastSuccess.Equal(lastOK) || src.LastError != lastErr ||
+		src.LastStats != (intel.RunStats{}) || src.GoodRecords != 0 {
+		t.Errorf("upgraded source = %+v", src)
+	}
+	if st, err := db.SourceState(ctx, "urlhaus"); err != nil || st != nil {
+		t.Errorf("SourceState of the upgraded source = %q, %v; want nil", st, err)
+	}
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	good := intel.SourceRun{At: at, Stats: intel.RunStats{Duration: time.Second, FetchedBytes: 4096, Records: 42, New: 40},
+		State: []byte(`{"etag":"abc"}`)}
+	if err := db.RecordSourceRun(ctx, "urlhaus", good); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RecordSourceRun(ctx, "urlhaus", intel.SourceRun{At: at.Add(time.Hour), Err: "HTTP 500"}); err != nil {
+		t.Fatal(err)
+	}
+	src, err = db.Source(ctx, "urlhaus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !src.LastRun.Equal(at.Add(time.Hour)) || !src.LastSuccess.Equal(at) || src.LastError != "HTTP 500" ||
+		src.GoodRecords != 42 || src.LastStats != (intel.RunStats{}) || src.Health() != intel.HealthDegraded {
+		t.Errorf("upgraded source after two runs = %+v", src)
+	}
+	if st, err := db.SourceState(ctx, "urlhaus"); err != nil || string(st) != `{"etag":"abc"}` {
+		t.Errorf("SourceState after a good run = %q, %v", st, err)
 	}
 }

@@ -3,19 +3,21 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/omen-tip/omen/internal/intel"
 )
 
 const sourceColumns = `id, name, kind, url, reliability, confidence, tlp, enabled, created_at, updated_at,
-	last_run, last_success, last_error`
+	last_run, last_success, last_error, last_stats, good_records`
 
 // PutSource inserts or updates the source named s.Name. CreatedAt is set on insert and kept on
-// update (the argument's times are ignored); UpdatedAt is set to now. The run health fields are left alone (see RecordSourceRun).
+// update (the argument's times are ignored); UpdatedAt is set to now. The run health fields
+// (LastRun, LastSuccess, LastError, LastStats, GoodRecords) and the saved state are left alone: only
+// RecordSourceRun changes them.
 func (db *DB) PutSource(ctx context.Context, s intel.Source) (intel.Source, error) {
 	if strings.TrimSpace(s.Name) == "" {
 		return intel.Source{}, errors.New("storing source: empty name")
@@ -62,23 +64,33 @@ func (db *DB) ListSources(ctx context.Context) ([]intel.Source, error) {
 	return out, nil
 }
 
-// RecordSourceRun records a collection run of the source named name: LastRun is set to at, and
-// LastSuccess to at with LastError cleared when runErr is nil, else LastError to runErr's text.
-func (db *DB) RecordSourceRun(ctx context.Context, name string, at time.Time, runErr error) error {
-	var res sql.Result
-	var err error
-	if runErr == nil {
-		res, err = db.w.ExecContext(ctx,
-			"UPDATE sources SET last_run = ?, last_success = ?, last_error = '' WHERE name = ?",
-			toNS(at), toNS(at), name)
-	} else {
-		msg := runErr.Error()
-		if msg == "" {
-			msg = "error"
-		}
-		res, err = db.w.ExecContext(ctx,
-			"UPDATE sources SET last_run = ?, last_error = ? WHERE name = ?", toNS(at), msg, name)
+// RecordSourceRun records a collection run of the source named name, in one statement: LastRun and
+// LastStats always; on success (run.Err empty) LastSuccess too, LastError cleared, GoodRecords set
+// to the run's record count unless the server answered "not modified", and the saved state
+// replaced when run.State is not nil; on failure LastError only.
+func (db *DB) RecordSourceRun(ctx context.Context, name string, run intel.SourceRun) error {
+	stats, err := encodeRunStats(run.Stats)
+	if err != nil {
+		return fmt.Errorf("recording run of source %s: %w", name, err)
 	}
+	q := "UPDATE sources SET last_run = ?, last_stats = ?"
+	args := []any{toNS(run.At), stats}
+	if run.Err == "" {
+		q += ", last_success = ?, last_error = ''"
+		args = append(args, toNS(run.At))
+		if !run.Stats.NotModified {
+			q += ", good_records = ?"
+			args = append(args, run.Stats.Records)
+		}
+		if run.State != nil {
+			q += ", state = ?"
+			args = append(args, run.State)
+		}
+	} else {
+		q += ", last_error = ?"
+		args = append(args, run.Err)
+	}
+	res, err := db.w.ExecContext(ctx, q+" WHERE name = ?", append(args, name)...)
 	if err != nil {
 		return fmt.Errorf("recording run of source %s: %w", name, err)
 	}
@@ -86,6 +98,47 @@ func (db *DB) RecordSourceRun(ctx context.Context, name string, at time.Time, ru
 		return notFound("source", name)
 	}
 	return nil
+}
+
+// SourceState returns the collector state saved by the last good run of the source named name, nil
+// when there is none (an empty state counts as none).
+func (db *DB) SourceState(ctx context.Context, name string) ([]byte, error) {
+	var state []byte
+	err := db.r.QueryRowContext(ctx, "SELECT state FROM sources WHERE name = ?", name).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("source", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading state of source %s: %w", name, err)
+	}
+	if len(state) == 0 {
+		return nil, nil
+	}
+	return state, nil
+}
+
+// encodeRunStats encodes run statistics as JSON, or "" when they are all zero.
+func encodeRunStats(st intel.RunStats) (string, error) {
+	if st == (intel.RunStats{}) {
+		return "", nil
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return "", fmt.Errorf("encoding run statistics: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeRunStats decodes what [encodeRunStats] wrote.
+func decodeRunStats(s string) (intel.RunStats, error) {
+	var st intel.RunStats
+	if s == "" {
+		return st, nil
+	}
+	if err := json.Unmarshal([]byte(s), &st); err != nil {
+		return intel.RunStats{}, fmt.Errorf("decoding run statistics %.40q: %w", s, err)
+	}
+	return st, nil
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -111,11 +164,17 @@ func queryAll[T any](ctx context.Context, pool *sql.DB, scan func(scanner) (T, e
 func scanSource(sc scanner) (intel.Source, error) {
 	var s intel.Source
 	var rel string
+	var stats string
 	var tlp, enabled, created, updated, lastRun, lastOK int64
 	if err := sc.Scan(&s.ID, &s.Name, &s.Kind, &s.URL, &rel, &s.Confidence, &tlp, &enabled,
-		&created, &updated, &lastRun, &lastOK, &s.LastError); err != nil {
+		&created, &updated, &lastRun, &lastOK, &s.LastError, &stats, &s.GoodRecords); err != nil {
 		return intel.Source{}, err
 	}
+	st, err := decodeRunStats(stats)
+	if err != nil {
+		return intel.Source{}, fmt.Errorf("reading source %s: %w", s.Name, err)
+	}
+	s.LastStats = st
 	r, err := intel.ParseReliability(rel)
 	if err != nil {
 		r = intel.ReliabilityF

@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -61,6 +62,9 @@ type DB struct {
 	logger *slog.Logger
 	now    func() time.Time
 	names  atomic.Pointer[map[int64]string] // source names by ID, see sourceNames
+
+	mergeMu            sync.Mutex // guards the statements of MergeEntityAttributes, see mergeStmts
+	mergeSel, mergeUpd *sql.Stmt
 }
 
 // Interface guard.
@@ -160,7 +164,15 @@ func openPool(ctx context.Context, path string, pragmas []string, conns int) (*s
 
 // Close closes both connection pools.
 func (db *DB) Close() error {
-	return errors.Join(db.r.Close(), db.w.Close())
+	db.mergeMu.Lock()
+	var errs []error
+	for _, st := range []*sql.Stmt{db.mergeSel, db.mergeUpd} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	db.mergeMu.Unlock()
+	return errors.Join(append(errs, db.r.Close(), db.w.Close())...)
 }
 
 // Path returns the file the database was opened from.

@@ -35,6 +35,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"Sources", testSources},
 		{"SourceRuns", testSourceRuns},
+		{"SourceState", testSourceState},
+		{"SourceHealth", testSourceHealth},
 		{"IngestCounts", testIngestCounts},
 		{"IngestMergeWithinIngest", testIngestMergeWithin},
 		{"IngestMergeWithStored", testIngestMergeWithStored},
@@ -50,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Indicators", testIndicators},
 		{"ScanIndicators", testScanIndicators},
 		{"Entities", testEntities},
+		{"MergeEntityAttributes", testMergeEntityAttributes},
 		{"EntityFilter", testEntityFilter},
 		{"Relationships", testRelationships},
 		{"Sightings", testSightings},
@@ -249,40 +252,173 @@ func testSources(t *testing.T, s store.Store) {
 	}
 }
 
+// run returns a run at hour h with the given record count and error.
+func run(h, records int, runErr string) intel.SourceRun {
+	return intel.SourceRun{At: at(h), Err: runErr, Stats: intel.RunStats{Duration: 1500 * time.Millisecond,
+		FetchedBytes: int64(100 * records), Records: records, New: records / 2, Updated: records / 4,
+		Rejected: 1, Entities: 2, Relationships: 3}}
+}
+
+// recordRun records r for source name, failing on error.
+func recordRun(t *testing.T, s store.Store, name string, r intel.SourceRun) intel.Source {
+	t.Helper()
+	if err := s.RecordSourceRun(t.Context(), name, r); err != nil {
+		t.Fatalf("RecordSourceRun(%s): %v", name, err)
+	}
+	src, err := s.Source(t.Context(), name)
+	if err != nil {
+		t.Fatalf("Source(%s): %v", name, err)
+	}
+	return src
+}
+
+// sourceState returns the saved state of source name, failing on error.
+func sourceState(t *testing.T, s store.Store, name string) []byte {
+	t.Helper()
+	st, err := s.SourceState(t.Context(), name)
+	if err != nil {
+		t.Fatalf("SourceState(%s): %v", name, err)
+	}
+	return st
+}
+
 func testSourceRuns(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	putSource(t, s, "feed")
-	if err := s.RecordSourceRun(ctx, "feed", at(1), nil); err != nil {
+	ok := run(1, 1000, "")
+	ok.State = []byte(`{"etag":"v1"}`)
+	src := recordRun(t, s, "feed", ok)
+	sameTime(t, "LastRun", src.LastRun, at(1))
+	sameTime(t, "LastSuccess", src.LastSuccess, at(1))
+	if src.LastError != "" || src.GoodRecords != 1000 || src.LastStats != ok.Stats {
+		t.Errorf("Source after a good run = %+v, want GoodRecords 1000, LastStats %+v", src, ok.Stats)
+	}
+
+	// A failure records LastRun, LastStats and LastError, and keeps the rest of the last good run.
+	bad := run(2, 10, "fetching list: 503")
+	bad.State = []byte("ignored")
+	src = recordRun(t, s, "feed", bad)
+	sameTime(t, "LastRun after failure", src.LastRun, at(2))
+	sameTime(t, "LastSuccess after failure", src.LastSuccess, at(1))
+	if src.LastError != "fetching list: 503" || src.GoodRecords != 1000 || src.LastStats != bad.Stats {
+		t.Errorf("Source after a failed run = %+v, want LastError set, GoodRecords 1000, LastStats %+v", src, bad.Stats)
+	}
+	if st := sourceState(t, s, "feed"); string(st) != `{"etag":"v1"}` {
+		t.Errorf("SourceState after failure = %q, want the good run's", st)
+	}
+
+	// Not modified: a success that keeps GoodRecords; a nil State keeps the saved one.
+	nm := intel.SourceRun{At: at(3), Stats: intel.RunStats{Duration: time.Second, NotModified: true}}
+	src = recordRun(t, s, "feed", nm)
+	sameTime(t, "LastSuccess after 304", src.LastSuccess, at(3))
+	if src.LastError != "" || src.GoodRecords != 1000 || src.LastStats != nm.Stats {
+		t.Errorf("Source after a not-modified run = %+v, want LastError cleared, GoodRecords 1000", src)
+	}
+	if st := sourceState(t, s, "feed"); string(st) != `{"etag":"v1"}` {
+		t.Errorf("SourceState after a run without state = %q, want the saved one", st)
+	}
+
+	// A full good run without state sets GoodRecords (shrinking too) and keeps the state; with state
+	// it replaces it.
+	src = recordRun(t, s, "feed", run(4, 10, ""))
+	if src.GoodRecords != 10 {
+		t.Errorf("GoodRecords = %d, want 10", src.GoodRecords)
+	}
+	if st := sourceState(t, s, "feed"); string(st) != `{"etag":"v1"}` {
+		t.Errorf("SourceState after a run without state = %q, want the saved one", st)
+	}
+	next := run(5, 0, "")
+	next.State = []byte{0, 1, 2, 0xff}
+	src = recordRun(t, s, "feed", next)
+	if src.GoodRecords != 0 {
+		t.Errorf("GoodRecords after an empty good run = %d, want 0", src.GoodRecords)
+	}
+	if st := sourceState(t, s, "feed"); !slices.Equal(st, next.State) {
+		t.Errorf("SourceState = %q, want %q", st, next.State)
+	}
+
+	// A later PutSource keeps the health fields and the state; ListSources returns them too.
+	if _, err := s.PutSource(ctx, intel.Source{Name: "feed", Kind: "list", Enabled: true, GoodRecords: 7,
+		LastError: "x", LastStats: intel.RunStats{Records: 7}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RecordSourceRun(ctx, "feed", at(2), errors.New("fetching list: 503")); err != nil {
-		t.Fatal(err)
+	src, _ = s.Source(ctx, "feed")
+	sameTime(t, "LastRun after PutSource", src.LastRun, at(5))
+	if src.LastError != "" || src.GoodRecords != 0 || src.LastStats != next.Stats {
+		t.Errorf("Source after PutSource = %+v, want run health kept", src)
 	}
-	src, err := s.Source(ctx, "feed")
+	if st := sourceState(t, s, "feed"); !slices.Equal(st, next.State) {
+		t.Errorf("SourceState after PutSource = %q, want %q", st, next.State)
+	}
+	list, err := s.ListSources(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameTime(t, "LastRun", src.LastRun, at(2))
-	sameTime(t, "LastSuccess", src.LastSuccess, at(1))
-	if src.LastError != "fetching list: 503" {
-		t.Errorf("LastError = %q", src.LastError)
+	if len(list) != 1 || list[0].LastStats != next.Stats || list[0].GoodRecords != 0 || !list[0].LastRun.Equal(at(5)) {
+		t.Errorf("ListSources = %+v", list)
 	}
-	if err := s.RecordSourceRun(ctx, "feed", at(3), nil); err != nil {
-		t.Fatal(err)
-	}
-	src, _ = s.Source(ctx, "feed")
-	sameTime(t, "LastSuccess", src.LastSuccess, at(3))
-	if src.LastError != "" {
-		t.Errorf("LastError after success = %q, want empty", src.LastError)
-	}
-	// A later PutSource keeps the health fields.
-	if _, err := s.PutSource(ctx, intel.Source{Name: "feed", Kind: "list", Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
-	src, _ = s.Source(ctx, "feed")
-	sameTime(t, "LastRun after PutSource", src.LastRun, at(3))
-	err = s.RecordSourceRun(ctx, "missing", at(1), nil)
+
+	err = s.RecordSourceRun(ctx, "missing", run(1, 1, ""))
 	wantErr(t, "RecordSourceRun(missing)", err, store.ErrNotFound)
+	err = s.RecordSourceRun(ctx, "missing", run(1, 1, "boom"))
+	wantErr(t, "RecordSourceRun(missing, failed)", err, store.ErrNotFound)
+}
+
+func testSourceState(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	putSource(t, s, "feed")
+	if st := sourceState(t, s, "feed"); st != nil {
+		t.Errorf("SourceState of a new source = %q, want nil", st)
+	}
+	// A failed run never saves its state; a good run without state saves none.
+	bad := run(1, 5, "parse error")
+	bad.State = []byte("cursor-1")
+	recordRun(t, s, "feed", bad)
+	recordRun(t, s, "feed", run(2, 5, ""))
+	if st := sourceState(t, s, "feed"); st != nil {
+		t.Errorf("SourceState = %q, want nil", st)
+	}
+	good := run(3, 5, "")
+	good.State = []byte("cursor-2")
+	recordRun(t, s, "feed", good)
+	if st := sourceState(t, s, "feed"); string(st) != "cursor-2" {
+		t.Errorf("SourceState = %q, want cursor-2", st)
+	}
+	// The state belongs to its source.
+	putSource(t, s, "other")
+	if st := sourceState(t, s, "other"); st != nil {
+		t.Errorf("SourceState(other) = %q, want nil", st)
+	}
+	_, err := s.SourceState(ctx, "missing")
+	wantErr(t, "SourceState(missing)", err, store.ErrNotFound)
+}
+
+func testSourceHealth(t *testing.T, s store.Store) {
+	putSource(t, s, "feed")
+	health := func(want string) {
+		t.Helper()
+		src, err := s.Source(t.Context(), "feed")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := src.Health(); got != want {
+			t.Errorf("Health = %q, want %q (source %+v)", got, want, src)
+		}
+		list, err := s.ListSources(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 1 || list[0].Health() != want {
+			t.Errorf("ListSources health = %+v, want %q", list, want)
+		}
+	}
+	health(intel.HealthNever)
+	recordRun(t, s, "feed", run(1, 3, ""))
+	health(intel.HealthOK)
+	recordRun(t, s, "feed", run(2, 0, "rejected: the list shrank from 3 to 0 records"))
+	health(intel.HealthDegraded)
+	recordRun(t, s, "feed", intel.SourceRun{At: at(3), Stats: intel.RunStats{NotModified: true}})
+	health(intel.HealthOK)
 }
 
 // Ingest.
@@ -856,6 +992,83 @@ func testEntities(t *testing.T, s store.Store) {
 	}
 	if err := s.PutEntities(ctx, []intel.Entity{{Name: "no id"}}); err == nil {
 		t.Error("PutEntities without an ID succeeded")
+	}
+}
+
+func testMergeEntityAttributes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	e := intel.Entity{ID: "vulnerability--1", Type: intel.Vulnerability, Name: "CVE-2024-3400",
+		Aliases: []string{"PAN-OS GlobalProtect"}, Description: "Command injection.", Source: "cisa-kev",
+		TLP: intel.TLPClear, Created: at(1), Modified: at(2),
+		Attributes: map[string]any{"kev": true, "vendor": "Palo Alto Networks", "epss": 0.5}}
+	bare := intel.Entity{ID: "vulnerability--2", Type: intel.Vulnerability, Name: "CVE-2021-44228"}
+	if err := s.PutEntities(ctx, []intel.Entity{e, bare}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MergeEntityAttributes(ctx, e.ID, map[string]any{"epss": 0.97, "epss_percentile": 0.999,
+		"epss_date": "2025-03-01"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Entity(ctx, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"kev": true, "vendor": "Palo Alto Networks", "epss": 0.97, "epss_percentile": 0.999,
+		"epss_date": "2025-03-01"}
+	gotAttrs, _ := json.Marshal(got.Attributes)
+	wantAttrs, _ := json.Marshal(want)
+	if string(gotAttrs) != string(wantAttrs) {
+		t.Errorf("Attributes after merge = %s, want %s", gotAttrs, wantAttrs)
+	}
+	if got.Name != e.Name || got.Type != e.Type || !slices.Equal(got.Aliases, e.Aliases) ||
+		got.Description != e.Description || got.Source != e.Source || got.TLP != e.TLP {
+		t.Errorf("Entity after merge = %+v, want the other fields of %+v", got, e)
+	}
+	sameTime(t, "Created after merge", got.Created, e.Created)
+	sameTime(t, "Modified after merge", got.Modified, e.Modified)
+	// Names and aliases still find it.
+	if es, err := s.ListEntities(ctx, store.EntityFilter{Name: "pan-os globalprotect"}); err != nil || len(es) != 1 {
+		t.Errorf("ListEntities(alias) after merge = %+v, %v", es, err)
+	}
+
+	// An entity without attributes gets them; an empty merge changes nothing.
+	if err := s.MergeEntityAttributes(ctx, bare.ID, map[string]any{"epss": 0.1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MergeEntityAttributes(ctx, bare.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Entity(ctx, bare.ID)
+	if len(got.Attributes) != 1 || got.Attributes["epss"] != 0.1 || got.Name != bare.Name {
+		t.Errorf("Entity after merge = %+v", got)
+	}
+
+	err = s.MergeEntityAttributes(ctx, "vulnerability--missing", map[string]any{"epss": 0.1})
+	wantErr(t, "MergeEntityAttributes(missing)", err, store.ErrNotFound)
+	err = s.MergeEntityAttributes(ctx, "vulnerability--missing", nil)
+	wantErr(t, "MergeEntityAttributes(missing, nothing)", err, store.ErrNotFound)
+	if _, err := s.Entity(ctx, "vulnerability--missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("MergeEntityAttributes created an entity: %v", err)
+	}
+
+	// Merges of different keys from concurrent callers are all kept.
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Go(func() {
+			errs <- s.MergeEntityAttributes(ctx, bare.ID, map[string]any{fmt.Sprintf("k%d", i): i})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ = s.Entity(ctx, bare.ID)
+	if len(got.Attributes) != 9 {
+		t.Errorf("Attributes after concurrent merges = %v, want 9 keys", got.Attributes)
 	}
 }
 
