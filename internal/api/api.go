@@ -327,7 +327,15 @@ func (s *Server) sources(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "listing sources", err)
 		return
 	}
-	writeJSON(w, 200, map[string]any{"sources": srcs})
+	type withHealth struct {
+		intel.Source
+		Health string `json:"health"`
+	}
+	out := make([]withHealth, len(srcs))
+	for i, src := range srcs {
+		out[i] = withHealth{Source: src, Health: src.Health()}
+	}
+	writeJSON(w, 200, map[string]any{"sources": out})
 }
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
@@ -412,7 +420,23 @@ type storeCollector struct{ st store.Store }
 
 var storeDesc = prometheus.NewDesc("omen_store_objects", "Objects held by the store, by kind.", []string{"kind"}, nil)
 
-func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- storeDesc }
+var (
+	sourceUpDesc = prometheus.NewDesc("omen_source_up", "1 when the source's last run succeeded, 0 when it failed or never ran.",
+		[]string{"source", "kind"}, nil)
+	sourceLastRunDesc     = prometheus.NewDesc("omen_source_last_run_timestamp_seconds", "When the source last ran.", []string{"source"}, nil)
+	sourceLastSuccessDesc = prometheus.NewDesc("omen_source_last_success_timestamp_seconds", "When the source last ran successfully.",
+		[]string{"source"}, nil)
+	sourceDurationDesc = prometheus.NewDesc("omen_source_last_run_duration_seconds", "How long the source's last run took.", []string{"source"}, nil)
+	sourceCountDesc    = prometheus.NewDesc("omen_source_last_run_records", "Counts of the source's last run, by kind of count.",
+		[]string{"source", "count"}, nil)
+	sourceGoodRecordsDesc = prometheus.NewDesc("omen_source_good_records", "Records of the source's last good full run.", []string{"source"}, nil)
+)
+
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{storeDesc, sourceUpDesc, sourceLastRunDesc, sourceLastSuccessDesc, sourceDurationDesc, sourceCountDesc, sourceGoodRecordsDesc} {
+		ch <- d
+	}
+}
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -421,6 +445,29 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(storeDesc, err)
 		return
+	}
+	srcs, err := c.st.ListSources(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(sourceUpDesc, err)
+		return
+	}
+	for _, src := range srcs {
+		up := 0.0
+		if src.Health() == intel.HealthOK {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(sourceUpDesc, prometheus.GaugeValue, up, src.Name, src.Kind)
+		if !src.LastRun.IsZero() {
+			ch <- prometheus.MustNewConstMetric(sourceLastRunDesc, prometheus.GaugeValue, float64(src.LastRun.Unix()), src.Name)
+			ch <- prometheus.MustNewConstMetric(sourceDurationDesc, prometheus.GaugeValue, src.LastStats.Duration.Seconds(), src.Name)
+		}
+		if !src.LastSuccess.IsZero() {
+			ch <- prometheus.MustNewConstMetric(sourceLastSuccessDesc, prometheus.GaugeValue, float64(src.LastSuccess.Unix()), src.Name)
+		}
+		for k, v := range map[string]int{"records": src.LastStats.Records, "new": src.LastStats.New, "updated": src.LastStats.Updated, "rejected": src.LastStats.Rejected} {
+			ch <- prometheus.MustNewConstMetric(sourceCountDesc, prometheus.GaugeValue, float64(v), src.Name, k)
+		}
+		ch <- prometheus.MustNewConstMetric(sourceGoodRecordsDesc, prometheus.GaugeValue, float64(src.GoodRecords), src.Name)
 	}
 	for k, v := range map[string]int64{"sources": st.Sources, "indicators": st.Indicators, "reports": st.Reports,
 		"entities": st.Entities, "relationships": st.Relationships, "sightings": st.Sightings, "assets": st.Assets, "findings": st.Findings} {

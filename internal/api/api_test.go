@@ -214,7 +214,16 @@ func TestMetricsAndOpenAPI(t *testing.T) {
 	f := newFixture(t)
 	f.do(t, "GET", "/api/v1/lookup/192.9.135.73", f.keys[intel.RoleReader], "")
 	_, body := f.do(t, "GET", "/metrics", "", "")
-	for _, m := range []string{"omen_http_requests_total", `omen_lookups_total{verdict="malicious"} 1`, `omen_store_objects{kind="indicators"} 2`} {
+	if err := f.st.RecordSourceRun(t.Context(), "feodotracker", intel.SourceRun{At: time.Now(), Err: "fetching: 500"}); err != nil {
+		t.Fatal(err)
+	}
+	_, body = f.do(t, "GET", "/api/v1/sources", f.keys[intel.RoleReader], "")
+	if !bytes.Contains(body, []byte(`"health":"degraded"`)) || !bytes.Contains(body, []byte(`"last_error":"fetching: 500"`)) {
+		t.Errorf("sources: %s", body)
+	}
+	_, body = f.do(t, "GET", "/metrics", "", "")
+	for _, m := range []string{"omen_http_requests_total", `omen_lookups_total{verdict="malicious"} 1`, `omen_store_objects{kind="indicators"} 2`,
+		`omen_source_up{kind="list",source="feodotracker"} 0`, `omen_source_last_run_timestamp_seconds{source="feodotracker"}`} {
 		if !bytes.Contains(body, []byte(m)) {
 			t.Errorf("metrics lack %s", m)
 		}
