@@ -206,9 +206,20 @@ func printResult(w io.Writer, r lookup.Result) {
 		return
 	}
 	fmt.Fprintf(w, "%s %s: %s (score %d, %s)\n", r.Type, r.Value, strings.ToUpper(r.Verdict), r.Score, r.Band)
-	for _, m := range r.Matches {
+	printMatches(w, r.Matches, "")
+	printMatches(w, r.Expired, "expired ")
+	for _, l := range r.Warninglists {
+		fmt.Fprintf(w, "  warninglist: %s\n", l.Name)
+	}
+	for _, ev := range r.Evidence {
+		fmt.Fprintf(w, "  - %s\n", ev)
+	}
+}
+
+func printMatches(w io.Writer, ms []lookup.Match, prefix string) {
+	for _, m := range ms {
 		in := m.Indicator
-		fmt.Fprintf(w, "  %s match %s %s  score %d  tlp:%s", m.Match, in.Type, in.Value, in.Score, in.TLP)
+		fmt.Fprintf(w, "  %s%s match %s %s  score %d  tlp:%s", prefix, m.Match, in.Type, in.Value, in.Score, in.TLP)
 		if len(in.Tags) > 0 {
 			fmt.Fprintf(w, "  tags %s", strings.Join(in.Tags, ","))
 		}
@@ -218,14 +229,19 @@ func printResult(w io.Writer, r lookup.Result) {
 				s.FirstSeen.Format("2006-01-02"), s.LastSeen.Format("2006-01-02"))
 		}
 		for _, en := range in.Entities {
-			fmt.Fprintf(w, "    linked %s: %s\n", en.Type, en.Name)
+			via := ""
+			if en.Via != "" {
+				via = " (used by " + en.Via + ")"
+			}
+			extra := ""
+			if id, ok := en.Attributes["attack_id"].(string); ok {
+				extra = " " + id
+			}
+			if p, ok := en.Attributes["epss"].(float64); ok {
+				extra += fmt.Sprintf(" EPSS %.3f", p)
+			}
+			fmt.Fprintf(w, "    linked %s: %s%s%s\n", en.Type, en.Name, extra, via)
 		}
-	}
-	for _, l := range r.Warninglists {
-		fmt.Fprintf(w, "  warninglist: %s\n", l.Name)
-	}
-	for _, ev := range r.Evidence {
-		fmt.Fprintf(w, "  - %s\n", ev)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/omen-tip/omen/internal/collect/misp"
 	"github.com/omen-tip/omen/internal/demo"
 	"github.com/omen-tip/omen/internal/lookup"
 )
@@ -33,6 +34,26 @@ func TestFeedsSync(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "epss.csv"), epss, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The CIRCL OSINT and PyMISP events, laid out as a MISP feed directory.
+	if err := os.MkdirAll(filepath.Join(root, "misp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var events [][]byte
+	files, _ := filepath.Glob("../collect/misp/testdata/events/*.json")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, b)
+	}
+	if n, err := misp.WriteFeed(filepath.Join(root, "misp"), events); err != nil || n != 2 {
+		t.Fatalf("feed of %d events: %v", n, err)
+	}
+	// A list naming malware families that ATT&CK knows, to see their techniques come along.
+	if err := os.WriteFile(filepath.Join(root, "families.csv"), []byte("ip,malware\n198.51.100.1,Emotet\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
 	defer srv.Close()
 
@@ -47,6 +68,8 @@ func TestFeedsSync(t *testing.T) {
 	add("ipsum", "list", "ipsum.head.txt", "")
 	add("cisa-kev", "kev", "known_exploited_vulnerabilities.head.json", "")
 	add("epss", "epss", "epss.csv", "")
+	add("circl-osint", "misp", "misp/", "")
+	add("families", "list", "families.csv", ", format: csv")
 	for _, v := range []string{"attack", "attack20"} {
 		files, _ := filepath.Glob(filepath.Join(root, v, "*.json"))
 		for _, f := range files {
@@ -88,7 +111,7 @@ func TestFeedsSync(t *testing.T) {
 			t.Errorf("%s: %d records, want %d", s.Name, s.GoodRecords, n)
 		}
 	}
-	if len(st.Sources) != 6+20 {
+	if len(st.Sources) != 8+20 {
 		t.Errorf("%d sources in the status", len(st.Sources))
 	}
 	code, out, _ = omen(t, "", "--config", cfgPath, "--data", data, "lookup", "--json", "CVE-2025-48384")
@@ -105,6 +128,21 @@ func TestFeedsSync(t *testing.T) {
 	if !found || r.Verdict != "malicious" {
 		t.Errorf("KEV CVE without its EPSS score: %s", out)
 	}
+	// A value from a MISP event (of 2018: long expired, so it no longer matches): its malware (a
+	// galaxy cluster) and the event stay visible.
+	r = lookupFor(t, cfgPath, data, "ooiasjdnqjwbeasdasd.com")
+	if r.Verdict != "unknown" || len(r.Matches) != 0 || len(r.Expired) != 1 {
+		t.Fatalf("old MISP value: %+v", r)
+	}
+	r.Matches = r.Expired
+	if !hasEntity(r, "malware", "Gozi", "") || !hasEntity(r, "report", "Ursnif, MALWAREMESSIAGH", "") {
+		t.Errorf("MISP value without its event context: %+v", r.Matches)
+	}
+	// A family ATT&CK knows brings its techniques.
+	r = lookupFor(t, cfgPath, data, "198.51.100.1")
+	if !hasEntity(r, "malware", "Emotet", "") || !hasEntity(r, "attack-pattern", "", "Emotet") {
+		t.Errorf("no ATT&CK techniques through Emotet: %+v", r.Matches)
+	}
 	// The text table for a person.
 	code, out, _ = omen(t, "", "--config", cfgPath, "--data", data, "feeds", "status")
 	if code != 0 || !strings.Contains(out, "HEALTH") || !strings.Contains(out, "feodotracker") {
@@ -114,4 +152,25 @@ func TestFeedsSync(t *testing.T) {
 	if code != 0 || !strings.Contains(out, srv.URL) {
 		t.Errorf("feeds list: %s", out)
 	}
+}
+
+func lookupFor(t *testing.T, cfg, data, value string) lookup.Result {
+	t.Helper()
+	code, out, errs := omen(t, "", "--config", cfg, "--data", data, "lookup", "--json", value)
+	var r lookup.Result
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != 0 || len(r.Matches)+len(r.Expired) == 0 {
+		t.Fatalf("lookup %s: %d %v %s %s", value, code, err, out, errs)
+	}
+	return r
+}
+
+// hasEntity reports whether the first match links an entity of that type, with that name (any when
+// empty), reached through via (directly when empty).
+func hasEntity(r lookup.Result, typ, name, via string) bool {
+	for _, e := range r.Matches[0].Indicator.Entities {
+		if string(e.Type) == typ && (name == "" || e.Name == name) && e.Via == via {
+			return true
+		}
+	}
+	return false
 }

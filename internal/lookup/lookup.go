@@ -33,13 +33,17 @@ const (
 
 // Result is the answer for one queried value; the CLI's --json and the API print the same shape.
 type Result struct {
-	Query        string           `json:"query"`
-	Type         intel.Type       `json:"type,omitempty"`
-	Value        string           `json:"value,omitempty"` // canonical
-	Verdict      string           `json:"verdict"`
-	Score        int              `json:"score"`
-	Band         string           `json:"band"`
-	Matches      []Match          `json:"matches"`
+	Query   string     `json:"query"`
+	Type    intel.Type `json:"type,omitempty"`
+	Value   string     `json:"value,omitempty"` // canonical
+	Verdict string     `json:"verdict"`
+	Score   int        `json:"score"`
+	Band    string     `json:"band"`
+	Matches []Match    `json:"matches"`
+	// Expired lists indicators that match but have expired (past their valid-until, or fully
+	// decayed): they no longer count towards the verdict, but their history and context stay
+	// visible for an investigation.
+	Expired      []Match          `json:"expired,omitempty"`
 	Warninglists []WarninglistHit `json:"warninglists"`
 	Evidence     []string         `json:"evidence"`
 	ModelVersion string           `json:"model_version"`
@@ -237,14 +241,15 @@ func (s *Service) answer(ctx context.Context, r *Result, cands []candidate, byOb
 			}
 		}
 		sc := s.model.Score(in, risk.Input{Reliability: grades, Sightings: sightings, Warninglists: wl, Now: now})
-		if sc.Expired {
-			r.Evidence = append(r.Evidence, fmt.Sprintf("Known as %s %s but expired, so it no longer matches: %s",
-				in.Observable.Type, in.Observable.Value, strings.Join(sc.Evidence, " ")))
-			continue
-		}
 		view, err := s.view(ctx, in, sc, grades, clearance)
 		if err != nil {
 			return err
+		}
+		if sc.Expired {
+			r.Evidence = append(r.Evidence, fmt.Sprintf("Known as %s %s but expired, so it no longer matches: %s",
+				in.Observable.Type, in.Observable.Value, strings.Join(sc.Evidence, " ")))
+			r.Expired = append(r.Expired, Match{Match: c.kind, Indicator: view})
+			continue
 		}
 		eff := sc.Score
 		var ev []string

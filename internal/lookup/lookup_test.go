@@ -136,6 +136,9 @@ func TestLookup(t *testing.T) {
 	if len(in.Entities) != 1 || in.Entities[0].Name != "Pikabot" || in.Entities[0].Type != intel.Malware {
 		t.Errorf("entities %+v", in.Entities)
 	}
+	if r := one(t, svc, "77.90.185.20", intel.TLPRed); len(r.Expired) != 1 || r.Expired[0].Indicator.Sources[0].Name != "old" {
+		t.Errorf("expired indicator not shown as history: %+v", r.Expired)
+	}
 	// The dampened Cloudflare address: 90 × 0.7 × 1.0 × 0.1 → 6.
 	if r := one(t, svc, "104.16.1.1", intel.TLPRed); r.Score != 6 || r.Matches[0].Indicator.Score != 6 {
 		t.Errorf("cloudflare score %d, want 6", r.Score)

@@ -2,8 +2,6 @@ package misp_test
 
 import (
 	"context"
-	"crypto/md5"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -44,52 +42,15 @@ func buildFeed(t *testing.T, extra ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	files, _ := filepath.Glob("testdata/events/*.json")
-	manifest := map[string]any{}
-	var hashes strings.Builder
+	var events [][]byte
 	for _, p := range files {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var doc struct {
-			Event struct {
-				UUID          string          `json:"uuid"`
-				Info          string          `json:"info"`
-				Date          string          `json:"date"`
-				Analysis      json.RawMessage `json:"analysis"`
-				ThreatLevelID json.RawMessage `json:"threat_level_id"`
-				Timestamp     json.RawMessage `json:"timestamp"`
-				Orgc          json.RawMessage `json:"Orgc"`
-				Tag           json.RawMessage `json:"Tag"`
-				Attribute     []struct {
-					Value string `json:"value"`
-				} `json:"Attribute"`
-			} `json:"Event"`
-		}
-		if err := json.Unmarshal(b, &doc); err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		e := doc.Event
-		if e.UUID == "" {
-			continue // PyMISP's object test event has no UUID: it cannot be a feed file
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.UUID+".json"), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		manifest[e.UUID] = map[string]any{"Orgc": e.Orgc, "Tag": e.Tag, "info": e.Info, "date": e.Date,
-			"analysis": e.Analysis, "threat_level_id": e.ThreatLevelID, "timestamp": e.Timestamp}
-		for _, a := range e.Attribute {
-			for part := range strings.SplitSeq(a.Value, "|") {
-				h := md5.Sum([]byte(part))
-				fmt.Fprintf(&hashes, "%s,%s\n", hex.EncodeToString(h[:]), e.UUID)
-			}
-		}
+		events = append(events, b)
 	}
-	for _, id := range extra {
-		manifest[id] = map[string]any{"info": "gone", "date": "2024-01-01", "timestamp": "1704067200", "Orgc": map[string]string{"name": "x"}}
-	}
-	writeJSON(t, filepath.Join(dir, "manifest.json"), manifest)
-	if err := os.WriteFile(filepath.Join(dir, "hashes.csv"), []byte(hashes.String()), 0o600); err != nil {
+	if _, err := misp.WriteFeed(dir, events, extra...); err != nil {
 		t.Fatal(err)
 	}
 	return dir
