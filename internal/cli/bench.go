@@ -51,26 +51,56 @@ func (e *env) benchCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(e.stdout, map[string]any{"n": n, "figures": figs})
-			}
-			rows := [][]string{{"FIGURE", "VALUE", "BASELINE (same run)", "RATIO", "TARGET"}}
-			for _, f := range figs {
-				row := []string{f.Name, fmt.Sprintf("%.0f %s", f.Value, f.Unit), "", "", f.Target}
-				if f.Baseline > 0 {
-					row[2] = fmt.Sprintf("%.0f %s", f.Baseline, f.BaseName)
-					row[3] = fmt.Sprintf("%.2f", f.Ratio)
-				}
-				rows = append(rows, row)
-			}
-			table(e.stdout, rows)
-			return nil
+			return e.printFigures(figs, n, asJSON)
 		},
 	}
 	imp.Flags().IntVar(&n, "n", 1000000, "number of indicators")
 	imp.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	imp.Flags().StringVar(&prof, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	imp.Flags().StringVar(&dir, "dir", "", "folder for the temporary databases (default the system temp folder)")
-	c.AddCommand(imp)
+	var feedN int
+	var feedJSON bool
+	feed := &cobra.Command{
+		Use:   "feed [--n 1000000]",
+		Short: "Run a list feed of N synthetic indicators from a local server end to end; print indicators/s beside the raw SQLite INSERT rate",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tmp, err := os.MkdirTemp(dir, "omen-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tmp)
+			figs, err := bench.Feed(cmd.Context(), tmp, feedN, func(f string, a ...any) {
+				if !feedJSON {
+					fmt.Fprintf(e.stderr, "... "+f+"\n", a...)
+				}
+			})
+			if err != nil {
+				return err
+			}
+			return e.printFigures(figs, feedN, feedJSON)
+		},
+	}
+	feed.Flags().IntVar(&feedN, "n", 1000000, "number of indicators")
+	feed.Flags().BoolVar(&feedJSON, "json", false, "print JSON")
+	feed.Flags().StringVar(&dir, "dir", "", "folder for the temporary files (default the system temp folder)")
+	c.AddCommand(imp, feed)
 	return c
+}
+
+func (e *env) printFigures(figs []bench.Figure, n int, asJSON bool) error {
+	if asJSON {
+		return printJSON(e.stdout, map[string]any{"n": n, "figures": figs})
+	}
+	rows := [][]string{{"FIGURE", "VALUE", "BASELINE (same run)", "RATIO", "TARGET"}}
+	for _, f := range figs {
+		row := []string{f.Name, fmt.Sprintf("%.0f %s", f.Value, f.Unit), "", "", f.Target}
+		if f.Baseline > 0 {
+			row[2] = fmt.Sprintf("%.0f %s", f.Baseline, f.BaseName)
+			row[3] = fmt.Sprintf("%.2f", f.Ratio)
+		}
+		rows = append(rows, row)
+	}
+	table(e.stdout, rows)
+	return nil
 }
