@@ -89,6 +89,15 @@ type Env struct {
 	GoodRecords int
 }
 
+// NoListSettings rejects the list-only settings in a source of a kind that reads one known
+// format.
+func NoListSettings(src config.Source) error {
+	if src.Format != "" || src.Column != "" || src.Type != "" || src.Delimiter != "" || len(src.Comment) > 0 {
+		return fmt.Errorf("kind %s takes no list settings (format, column, type, delimiter, comment)", src.Kind)
+	}
+	return nil
+}
+
 // CheckInput applies the safety rules to a parsed input before anything of it is written: too large
 // a share of rejected lines, or a full snapshot that shrank by more than the source allows against
 // the last good run, rejects the run as a whole. records counts the good records, rejected the bad.

@@ -2,13 +2,11 @@ package attack
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/omen-tip/omen/internal/collect"
+	"github.com/omen-tip/omen/internal/collect/fetch"
 	"github.com/omen-tip/omen/internal/config"
 )
 
@@ -21,31 +19,19 @@ var _ collect.Collector = (*Collector)(nil)
 
 // New validates src.
 func New(src config.Source) (collect.Collector, error) {
-	if src.Format != "" || src.Column != "" || src.Type != "" || src.Delimiter != "" || len(src.Comment) > 0 {
-		return nil, errors.New("kind attack takes no list settings (format, column, type, delimiter, comment)")
+	if err := collect.NoListSettings(src); err != nil {
+		return nil, err
 	}
 	return &Collector{src: src}, nil
 }
 
-type state struct {
-	ETag         string `json:"etag,omitempty"`
-	LastModified string `json:"last_modified,omitempty"`
-}
-
 // Collect runs once: the whole bundle is parsed before anything is written.
 func (c *Collector) Collect(ctx context.Context, env *collect.Env) (collect.Result, error) {
-	var st state
-	_ = json.Unmarshal(env.State, &st)
-	dl, err := env.Fetch.Fetch(ctx, collect.FetchRequest{URL: c.src.URL, ETag: st.ETag, LastModified: st.LastModified,
-		MaxBytes: c.src.MaxBytes, Timeout: time.Duration(c.src.Timeout)})
-	if err != nil {
-		return collect.Result{}, err
+	dl, res, err := fetch.Source(ctx, env, "a STIX bundle")
+	if dl == nil {
+		return res, err
 	}
 	defer dl.Close()
-	res := collect.Result{Fetched: dl.Bytes, NotModified: dl.NotModified}
-	if dl.NotModified {
-		return res, nil
-	}
 	f, err := os.Open(dl.Path)
 	if err != nil {
 		return res, err
@@ -72,6 +58,6 @@ func (c *Collector) Collect(ctx context.Context, env *collect.Env) (collect.Resu
 		return res, fmt.Errorf("storing ATT&CK relationships: %w", err)
 	}
 	res.Entities, res.Relationships = len(es), len(rels)
-	res.State, _ = json.Marshal(state{ETag: dl.ETag, LastModified: dl.LastModified})
+	res.State = fetch.StateOf(dl)
 	return res, nil
 }

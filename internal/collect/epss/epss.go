@@ -8,14 +8,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/omen-tip/omen/internal/collect"
 	"github.com/omen-tip/omen/internal/collect/fetch"
@@ -111,35 +109,20 @@ var _ collect.Collector = (*Collector)(nil)
 
 // New validates src.
 func New(src config.Source) (collect.Collector, error) {
-	if src.Format != "" || src.Column != "" || src.Type != "" || src.Delimiter != "" || len(src.Comment) > 0 {
-		return nil, errors.New("kind epss takes no list settings (format, column, type, delimiter, comment)")
+	if err := collect.NoListSettings(src); err != nil {
+		return nil, err
 	}
 	return &Collector{src: src}, nil
-}
-
-type state struct {
-	ETag         string `json:"etag,omitempty"`
-	LastModified string `json:"last_modified,omitempty"`
 }
 
 // Collect runs once: parse the whole file first (nothing is written from a bad file), then attach
 // the scores to known vulnerabilities.
 func (c *Collector) Collect(ctx context.Context, env *collect.Env) (collect.Result, error) {
-	var st state
-	_ = json.Unmarshal(env.State, &st)
-	dl, err := env.Fetch.Fetch(ctx, collect.FetchRequest{URL: c.src.URL, ETag: st.ETag, LastModified: st.LastModified,
-		MaxBytes: c.src.MaxBytes, Timeout: time.Duration(c.src.Timeout)})
-	if err != nil {
-		return collect.Result{}, err
+	dl, res, err := fetch.Source(ctx, env, "the EPSS CSV")
+	if dl == nil {
+		return res, err
 	}
 	defer dl.Close()
-	res := collect.Result{Fetched: dl.Bytes, NotModified: dl.NotModified}
-	if dl.NotModified {
-		return res, nil
-	}
-	if fetch.LooksLikeHTML(dl.Path) {
-		return res, fmt.Errorf("rejected the input: %s returned an HTML page, not the EPSS CSV", c.src.URL)
-	}
 	f, err := os.Open(dl.Path)
 	if err != nil {
 		return res, err
@@ -166,6 +149,6 @@ func (c *Collector) Collect(ctx context.Context, env *collect.Env) (collect.Resu
 			res.Updated++
 		}
 	}
-	res.State, _ = json.Marshal(state{ETag: dl.ETag, LastModified: dl.LastModified})
+	res.State = fetch.StateOf(dl)
 	return res, nil
 }

@@ -74,34 +74,19 @@ var _ collect.Collector = (*Collector)(nil)
 
 // New validates src: list settings have no meaning here.
 func New(src config.Source) (collect.Collector, error) {
-	if src.Format != "" || src.Column != "" || src.Type != "" || src.Delimiter != "" || len(src.Comment) > 0 {
-		return nil, errors.New("kind kev takes no list settings (format, column, type, delimiter, comment)")
+	if err := collect.NoListSettings(src); err != nil {
+		return nil, err
 	}
 	return &Collector{src: src}, nil
 }
 
-type state struct {
-	ETag         string `json:"etag,omitempty"`
-	LastModified string `json:"last_modified,omitempty"`
-}
-
 // Collect runs once.
 func (c *Collector) Collect(ctx context.Context, env *collect.Env) (collect.Result, error) {
-	var st state
-	_ = json.Unmarshal(env.State, &st)
-	dl, err := env.Fetch.Fetch(ctx, collect.FetchRequest{URL: c.src.URL, ETag: st.ETag, LastModified: st.LastModified,
-		MaxBytes: c.src.MaxBytes, Timeout: time.Duration(c.src.Timeout)})
-	if err != nil {
-		return collect.Result{}, err
+	dl, res, err := fetch.Source(ctx, env, "the KEV JSON")
+	if dl == nil {
+		return res, err
 	}
 	defer dl.Close()
-	res := collect.Result{Fetched: dl.Bytes, NotModified: dl.NotModified}
-	if dl.NotModified {
-		return res, nil
-	}
-	if fetch.LooksLikeHTML(dl.Path) {
-		return res, fmt.Errorf("rejected the input: %s returned an HTML page, not the KEV JSON", c.src.URL)
-	}
 	cat, err := Parse(dl.Path)
 	if err != nil {
 		return res, err
@@ -164,6 +149,6 @@ func (c *Collector) Collect(ctx context.Context, env *collect.Env) (collect.Resu
 		return res, fmt.Errorf("storing relationships: %w", err)
 	}
 	res.Entities, res.Relationships = len(entities), len(rels)
-	res.State, _ = json.Marshal(state{ETag: dl.ETag, LastModified: dl.LastModified})
+	res.State = fetch.StateOf(dl)
 	return res, nil
 }

@@ -10,11 +10,9 @@ package listfeed
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/omen-tip/omen/internal/collect"
 	"github.com/omen-tip/omen/internal/collect/fetch"
@@ -54,40 +52,17 @@ func New(src config.Source) (collect.Collector, error) {
 	return &Collector{src: src, parse: o}, nil
 }
 
-// state is what a list feed remembers between runs.
-type state struct {
-	ETag         string `json:"etag,omitempty"`
-	LastModified string `json:"last_modified,omitempty"`
-}
-
 // Collect runs the feed once.
 func (c *Collector) Collect(ctx context.Context, env *collect.Env) (collect.Result, error) {
-	var st state
-	if len(env.State) > 0 {
-		_ = json.Unmarshal(env.State, &st) // a bad state only costs a full download
+	what := ""
+	if c.parse.Format != list.Freetext {
+		what = "a " + formatName(c.parse.Format) + " list"
 	}
-	req := collect.FetchRequest{URL: c.src.URL, ETag: st.ETag, LastModified: st.LastModified,
-		MaxBytes: c.src.MaxBytes, Timeout: timeDur(c.src.Timeout)}
-	if c.src.AuthHeader != "" {
-		v := os.Getenv(c.src.AuthEnv)
-		if v == "" {
-			return collect.Result{}, fmt.Errorf("environment variable %s (auth for %s) is not set", c.src.AuthEnv, c.src.Name)
-		}
-		req.Headers = map[string]string{c.src.AuthHeader: v}
-	}
-	dl, err := env.Fetch.Fetch(ctx, req)
-	if err != nil {
-		return collect.Result{}, err
+	dl, res, err := fetch.Source(ctx, env, what)
+	if dl == nil {
+		return res, err
 	}
 	defer dl.Close()
-	res := collect.Result{Fetched: dl.Bytes}
-	if dl.NotModified {
-		res.NotModified = true
-		return res, nil
-	}
-	if fetch.LooksLikeHTML(dl.Path) && c.parse.Format != list.Freetext {
-		return res, fmt.Errorf("rejected the input: %s returned an HTML page, not a %s list", c.src.URL, formatName(c.parse.Format))
-	}
 	// First pass: count, without writing.
 	ps, err := c.parseFile(ctx, dl.Path, func(list.Record) error { return nil })
 	if err != nil {
@@ -104,7 +79,7 @@ func (c *Collector) Collect(ctx context.Context, env *collect.Env) (collect.Resu
 	if err != nil {
 		return res, err
 	}
-	res.State, _ = json.Marshal(state{ETag: dl.ETag, LastModified: dl.LastModified})
+	res.State = fetch.StateOf(dl)
 	return res, nil
 }
 
@@ -135,5 +110,3 @@ func formatName(f list.Format) string {
 	}
 	return string(f)
 }
-
-func timeDur(d config.Duration) time.Duration { return time.Duration(d) }
