@@ -70,6 +70,17 @@ func (e *env) benchCmd() *cobra.Command {
 				return err
 			}
 			defer os.RemoveAll(tmp)
+			if prof != "" {
+				f, err := os.Create(prof)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			figs, err := bench.Feed(cmd.Context(), tmp, feedN, func(f string, a ...any) {
 				if !feedJSON {
 					fmt.Fprintf(e.stderr, "... "+f+"\n", a...)
@@ -83,6 +94,7 @@ func (e *env) benchCmd() *cobra.Command {
 	}
 	feed.Flags().IntVar(&feedN, "n", 1000000, "number of indicators")
 	feed.Flags().BoolVar(&feedJSON, "json", false, "print JSON")
+	feed.Flags().StringVar(&prof, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	feed.Flags().StringVar(&dir, "dir", "", "folder for the temporary files (default the system temp folder)")
 	c.AddCommand(imp, feed)
 	return c
