@@ -211,6 +211,9 @@ func DefaultSources() []Source {
 			Reliability: 'A', Confidence: 100, TLP: clear},
 		{Name: "epss", Kind: "epss", URL: "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz", Interval: 24 * h,
 			Reliability: 'A', Confidence: 100, TLP: clear},
+		{Name: "alienvault-otx", Kind: "otx", URL: "https://otx.alienvault.com/api/v1/pulses/subscribed", Interval: h,
+			Reliability: 'C', Confidence: 60, TLP: intel.TLPGreen, AuthHeader: "X-OTX-API-KEY", AuthEnv: "OTX_API_KEY",
+			Enabled: ptr(false)}, // needs an OTX account: set OTX_API_KEY and enable it
 		{Name: "mitre-attack-enterprise", Kind: "attack", Interval: 7 * 24 * h, Reliability: 'A', Confidence: 100, TLP: clear,
 			URL:      "https://raw.githubusercontent.com/mitre-attack/attack-stix-data/master/enterprise-attack/enterprise-attack.json",
 			MaxBytes: 200 << 20, Timeout: Duration(10 * time.Minute)},

@@ -7,4 +7,5 @@ import (
 	_ "github.com/omen-tip/omen/internal/collect/kev"      // kind kev
 	_ "github.com/omen-tip/omen/internal/collect/listfeed" // kind list
 	_ "github.com/omen-tip/omen/internal/collect/misp"     // kind misp
+	_ "github.com/omen-tip/omen/internal/collect/otx"      // kind otx
 )

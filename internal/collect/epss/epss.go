@@ -1,7 +1,7 @@
 // Package epss is the `epss` source kind: FIRST's Exploit Prediction Scoring System, a daily CSV
 // (usually gzipped) of every CVE's probability of exploitation in the next 30 days and its
 // percentile. Scores are attached to the vulnerability entities omen knows (from the kev kind, or
-// any other source using [kev.EntityID]); CVEs omen has no vulnerability for are counted, not stored.
+// any other source using [collect.VulnerabilityID]); CVEs omen has no vulnerability for are counted, not stored.
 package epss
 
 import (
@@ -17,7 +17,6 @@ import (
 
 	"github.com/omen-tip/omen/internal/collect"
 	"github.com/omen-tip/omen/internal/collect/fetch"
-	"github.com/omen-tip/omen/internal/collect/kev"
 	"github.com/omen-tip/omen/internal/config"
 	"github.com/omen-tip/omen/internal/intel"
 	"github.com/omen-tip/omen/internal/store"
@@ -139,7 +138,7 @@ func (c *Collector) Collect(ctx context.Context, env *collect.Env) (collect.Resu
 	}
 	for _, s := range scores {
 		attrs := map[string]any{"epss": s.EPSS, "epss_percentile": s.Percentile, "epss_date": meta.ScoreDate, "epss_model": meta.ModelVersion}
-		err := env.Store.MergeEntityAttributes(ctx, kev.EntityID(s.CVE), attrs)
+		err := env.Store.MergeEntityAttributes(ctx, collect.VulnerabilityID(s.CVE), attrs)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			// No vulnerability known for this CVE: nothing to attach to.

@@ -48,7 +48,7 @@ type Entry struct {
 
 // EntityID is the ID of the vulnerability entity of a CVE, shared by every kind that describes
 // vulnerabilities (kev, epss).
-func EntityID(cve string) string { return "vulnerability--" + strings.ToLower(cve) }
+func EntityID(cve string) string { return collect.VulnerabilityID(cve) }
 
 // Parse decodes a KEV catalogue.
 func Parse(path string) (*Catalog, error) {

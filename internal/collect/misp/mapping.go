@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/omen-tip/omen/internal/collect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -502,9 +503,7 @@ func malwareOf(cs []clusterRef) string {
 // ClusterID is the entity ID of a galaxy cluster: "x-misp-galaxy--<type>--<value in lower case>".
 // It is built from the name rather than the cluster's UUID because events name most clusters by
 // tag only, without the UUID; this way every event naming a cluster refers to one entity.
-func ClusterID(galaxyType, value string) string {
-	return "x-misp-galaxy--" + strings.ToLower(galaxyType) + "--" + strings.ToLower(strings.TrimSpace(value))
-}
+func ClusterID(galaxyType, value string) string { return collect.ClusterID(galaxyType, value) }
 
 // ReportID is the entity ID of the report entity of the event with that UUID.
 func ReportID(eventUUID string) string { return "report--" + strings.ToLower(eventUUID) }
