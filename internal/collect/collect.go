@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -87,6 +88,20 @@ type Env struct {
 	State []byte
 	// GoodRecords is the record count of the last good full run, 0 the first time (see [CheckInput]).
 	GoodRecords int
+}
+
+// AuthHeaders returns the source's auth header with its secret read from the environment (nil when
+// the source has none), or an error naming the variable when it is not set. The secret never
+// appears in the configuration, the logs or an error.
+func AuthHeaders(src config.Source) (map[string]string, error) {
+	if src.AuthHeader == "" {
+		return nil, nil
+	}
+	v := os.Getenv(src.AuthEnv)
+	if v == "" {
+		return nil, fmt.Errorf("environment variable %s (auth for %s) is not set", src.AuthEnv, src.Name)
+	}
+	return map[string]string{src.AuthHeader: v}, nil
 }
 
 // NoListSettings rejects the list-only settings in a source of a kind that reads one known

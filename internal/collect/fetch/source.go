@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/omen-tip/omen/internal/collect"
@@ -26,13 +25,11 @@ func Source(ctx context.Context, env *collect.Env, what string) (*collect.Downlo
 	_ = json.Unmarshal(env.State, &st) // a bad state only costs a full download
 	req := collect.FetchRequest{URL: src.URL, ETag: st.ETag, LastModified: st.LastModified,
 		MaxBytes: src.MaxBytes, Timeout: time.Duration(src.Timeout)}
-	if src.AuthHeader != "" {
-		v := os.Getenv(src.AuthEnv)
-		if v == "" {
-			return nil, collect.Result{}, fmt.Errorf("environment variable %s (auth for %s) is not set", src.AuthEnv, src.Name)
-		}
-		req.Headers = map[string]string{src.AuthHeader: v}
+	h, err := collect.AuthHeaders(src)
+	if err != nil {
+		return nil, collect.Result{}, err
 	}
+	req.Headers = h
 	dl, err := env.Fetch.Fetch(ctx, req)
 	if err != nil {
 		return nil, collect.Result{}, err

@@ -245,16 +245,7 @@ func keepKnown(ctx context.Context, s store.Store, ents []intel.Entity) ([]intel
 	return ents, nil
 }
 
-func (c *Collector) headers() (map[string]string, error) {
-	if c.src.AuthHeader == "" {
-		return nil, nil
-	}
-	v := os.Getenv(c.src.AuthEnv)
-	if v == "" {
-		return nil, fmt.Errorf("environment variable %s (auth for %s) is not set", c.src.AuthEnv, c.src.Name)
-	}
-	return map[string]string{c.src.AuthHeader: v}, nil
-}
+func (c *Collector) headers() (map[string]string, error) { return collect.AuthHeaders(c.src) }
 
 func (c *Collector) request(u string, headers map[string]string) collect.FetchRequest {
 	return collect.FetchRequest{URL: u, Headers: headers, MaxBytes: c.src.MaxBytes, Timeout: time.Duration(c.src.Timeout)}

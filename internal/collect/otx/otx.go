@@ -260,16 +260,7 @@ type state struct {
 	ModifiedSince string `json:"modified_since,omitempty"`
 }
 
-func (c *Collector) headers() (map[string]string, error) {
-	if c.src.AuthHeader == "" {
-		return nil, nil
-	}
-	v := os.Getenv(c.src.AuthEnv)
-	if v == "" {
-		return nil, fmt.Errorf("environment variable %s (auth for %s) is not set", c.src.AuthEnv, c.src.Name)
-	}
-	return map[string]string{c.src.AuthHeader: v}, nil
-}
+func (c *Collector) headers() (map[string]string, error) { return collect.AuthHeaders(c.src) }
 
 // firstURL adds limit and modified_since to an http(s) URL; a file URL is taken as it is.
 func (c *Collector) firstURL(since string) (string, error) {
