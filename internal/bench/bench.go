@@ -103,21 +103,30 @@ func writeList(path string, obs []intel.Observable) error {
 	return f.Close()
 }
 
-// Feed measures one run of a `list` feed of n synthetic indicators end to end: fetched over HTTP
-// from a local server (gzip), checked, parsed, normalised, warninglist-checked, stored and scored
-// (the run's lookups score on read), beside the raw multi-row INSERT of the same rows.
-func Feed(ctx context.Context, dir string, n int, logf func(string, ...any)) ([]Figure, error) {
-	obs := Synthetic(n, 2)
-	path := filepath.Join(dir, "feed.txt")
+// prepare writes n synthetic values (seed) as a text list at path and measures the baseline: the raw
+// multi-row INSERT of the same rows into a plain table beside it, in rows/s.
+func prepare(ctx context.Context, path string, n int, seed uint64, logf func(string, ...any)) ([]intel.Observable, float64, error) {
+	obs := Synthetic(n, seed)
 	if err := writeList(path, obs); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	logf("baseline: raw multi-row INSERT of %d rows", n)
-	base, err := sqlite.RawInsertBaseline(ctx, filepath.Join(dir, "baseline-feed.db"), obs)
+	base, err := sqlite.RawInsertBaseline(ctx, path+".baseline.db", obs)
 	if err != nil {
-		return nil, fmt.Errorf("baseline: %w", err)
+		return nil, 0, fmt.Errorf("baseline: %w", err)
 	}
-	baseRate := float64(n) / base.Seconds()
+	return obs, float64(n) / base.Seconds(), nil
+}
+
+// Feed measures one run of a `list` feed of n synthetic indicators end to end: fetched over HTTP
+// from a local server, checked, parsed, normalised, warninglist-checked, stored and scored
+// (the run's lookups score on read), beside the raw multi-row INSERT of the same rows.
+func Feed(ctx context.Context, dir string, n int, logf func(string, ...any)) ([]Figure, error) {
+	path := filepath.Join(dir, "feed.txt")
+	_, baseRate, err := prepare(ctx, path, n, 2, logf)
+	if err != nil {
+		return nil, err
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFile(w, r, path)
 	}))
@@ -157,18 +166,11 @@ func Feed(ctx context.Context, dir string, n int, logf func(string, ...any)) ([]
 // warninglist check, dedup, merge, commit) into a fresh SQLite store, beside the raw multi-row INSERT
 // of the same rows into a plain table, and then lookup latency on the loaded store.
 func Import(ctx context.Context, dir string, n int, logf func(string, ...any)) ([]Figure, error) {
-	obs := Synthetic(n, 1)
 	list1 := filepath.Join(dir, "indicators.txt")
-	if err := writeList(list1, obs); err != nil {
+	obs, baseRate, err := prepare(ctx, list1, n, 1, logf)
+	if err != nil {
 		return nil, err
 	}
-
-	logf("baseline: raw multi-row INSERT of %d rows", n)
-	base, err := sqlite.RawInsertBaseline(ctx, filepath.Join(dir, "baseline.db"), obs)
-	if err != nil {
-		return nil, fmt.Errorf("baseline: %w", err)
-	}
-	baseRate := float64(n) / base.Seconds()
 
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "omen.db"), nil)
 	if err != nil {
