@@ -95,6 +95,8 @@ type Store interface {
 	RevokeAPIKey(ctx context.Context, id int64) error
 	TouchAPIKey(ctx context.Context, id int64, at time.Time) error // LastUsed never moves back
 
+	STIXStore
+
 	Stats(ctx context.Context) (Stats, error)
 	Close() error
 }
@@ -180,4 +182,73 @@ type Stats struct {
 	Sightings     int64 `json:"sightings"`
 	Assets        int64 `json:"assets"`
 	Findings      int64 `json:"findings"`
+}
+
+// STIXObject is one version of one STIX object, kept verbatim so that TAXII and STIX exports hand
+// out exactly what was received (unknown types and x_ properties included).
+type STIXObject struct {
+	// Collection is the store collection the version belongs to: [STIXPool] for omen's own
+	// intelligence, or a writable TAXII collection's id.
+	Collection  string
+	ID          string // "indicator--<uuid>"
+	Type        string
+	SpecVersion string    // "2.1", "2.0"
+	Created     time.Time // zero when the object has none (SCOs)
+	// Modified identifies the version: the object's modified, else its created, else zero (an
+	// unversioned object such as an SCO or a marking definition has one version).
+	Modified   time.Time
+	Revoked    bool
+	TLP        intel.TLP // from the object's markings; the caller's clearance filters on it
+	Confidence int       // the object's confidence, -1 when it has none
+	// DateAdded is assigned by PutSTIXObjects: strictly increasing within a store (microsecond
+	// resolution, as TAXII timestamps), so paging by it is stable while objects arrive.
+	DateAdded time.Time
+	Raw       []byte // the object's JSON
+}
+
+// STIXPool is the store collection holding omen's own STIX intelligence: what imports and
+// collectors received, and what omen publishes. TAXII collections are views over it (by type,
+// confidence, TLP) unless they are writable collections with objects of their own.
+const STIXPool = "omen"
+
+// STIXQuery selects object versions of one collection, in DateAdded order. Zero fields match
+// everything; list fields match any of their elements.
+type STIXQuery struct {
+	Collection   string
+	AddedAfter   time.Time // DateAdded strictly after
+	IDs          []string
+	Types        []string
+	SpecVersions []string
+	// Versions holds "first", "last", "all" or RFC 3339 timestamps (match[version] of TAXII 2.1);
+	// empty means "last". first/last are taken over the versions that pass the other filters.
+	Versions      []string
+	MaxTLP        intel.TLP // the caller's clearance: versions marked above it are left out
+	MinConfidence int       // > 0: versions with a lower confidence (or none) are left out
+	Limit         int       // page size; 0 means no limit
+	Next          string    // the Next of the previous page, to continue
+}
+
+// STIXPage is one page of a [STIXQuery].
+type STIXPage struct {
+	Objects []STIXObject
+	More    bool   // more versions match after this page
+	Next    string // pass as STIXQuery.Next for the following page; "" when !More
+}
+
+// STIXStore keeps STIX object versions and TAXII status resources. It is part of [Store].
+type STIXStore interface {
+	// PutSTIXObjects stores object versions (each in its own Collection). A version already held
+	// (same Collection, ID and Modified) is left as it is, DateAdded included, and not counted;
+	// added versions get their DateAdded. Returns how many versions were added.
+	PutSTIXObjects(ctx context.Context, objs []STIXObject) (added int, err error)
+	// STIXObjects returns one page of the versions matching q.
+	STIXObjects(ctx context.Context, q STIXQuery) (STIXPage, error)
+	// DeleteSTIXObject removes the versions of id in coll that match q's Versions and
+	// SpecVersions (q's other fields are ignored) and returns how many it removed; ErrNotFound
+	// when none matched.
+	DeleteSTIXObject(ctx context.Context, coll, id string, q STIXQuery) (int, error)
+	// PutTAXIIStatus stores (replaces) a TAXII status resource by id; TAXIIStatus returns it
+	// (ErrNotFound when there is none).
+	PutTAXIIStatus(ctx context.Context, id string, status []byte) error
+	TAXIIStatus(ctx context.Context, id string) ([]byte, error)
 }
