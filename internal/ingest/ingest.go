@@ -39,6 +39,18 @@ type Options struct {
 	// MaxRejects is how many rejects are kept in the summary (all are counted); 0 means 100.
 	MaxRejects int
 	BatchSize  int
+	// Atomic makes the import all or nothing: see store.IngestOptions.Atomic.
+	Atomic bool
+	// Check, when set, judges the whole input once it is parsed and before the import is
+	// committed: an error rejects the import (nothing of it stays when Atomic) and is returned.
+	Check func(Parsed) error
+}
+
+// Parsed is what [Options.Check] judges.
+type Parsed struct {
+	Records  int   // records parsed
+	Rejected int   // lines or records rejected by the parser or the store
+	Syntax   error // the first syntax error (input unreadable from there on), nil when none
 }
 
 // Summary counts what an import did.
@@ -184,7 +196,8 @@ func (im *Importer) Reader(ctx context.Context, r io.Reader, o Options) (Summary
 			return names
 		}
 	}
-	ing, err := im.Store.NewIngester(ctx, store.IngestOptions{Source: o.Source, Classify: classify, BatchSize: o.BatchSize})
+	ing, err := im.Store.NewIngester(ctx, store.IngestOptions{Source: o.Source, Classify: classify,
+		BatchSize: o.BatchSize, Atomic: o.Atomic})
 	if err != nil {
 		return sum, fmt.Errorf("starting ingest: %w", err)
 	}
@@ -193,7 +206,11 @@ func (im *Importer) Reader(ctx context.Context, r io.Reader, o Options) (Summary
 		maxRejects = 100
 	}
 	storeRejects := 0
+	var syntax error
 	reject := func(rj list.Reject) {
+		if syntax == nil && errors.Is(rj.Err, list.ErrSyntax) {
+			syntax = rj.Err
+		}
 		if len(sum.Rejects) < maxRejects {
 			sum.Rejects = append(sum.Rejects, Reject{Line: rj.Line, Input: rj.Input, Error: rj.Err.Error()})
 		}
@@ -233,6 +250,13 @@ func (im *Importer) Reader(ctx context.Context, r io.Reader, o Options) (Summary
 	if perr != nil {
 		ing.Abort()
 		return sum, perr
+	}
+	if o.Check != nil {
+		if err := o.Check(Parsed{Records: ps.Records, Rejected: sum.Rejected, Syntax: syntax}); err != nil {
+			ing.Abort()
+			sum.Elapsed = time.Since(start)
+			return sum, err
+		}
 	}
 	st, err := ing.Close(ctx)
 	sum.New, sum.Updated, sum.Duplicates, sum.Flagged = st.New, st.Updated, st.Duplicates, flagged

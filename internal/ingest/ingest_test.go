@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +68,39 @@ func TestReader(t *testing.T) {
 	}
 	if _, err := im.Reader(ctx, strings.NewReader("1.2.3.4\n"), ingest.Options{Source: "x", Confidence: 101}); err == nil {
 		t.Error("no error for confidence 101")
+	}
+}
+
+// TestReaderAtomicCheck checks that a check failing after several batches were written leaves
+// nothing of an atomic import, and that a passing check commits it all.
+func TestReaderAtomicCheck(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, t.TempDir()+"/omen.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	im := &ingest.Importer{Store: st}
+	text := "198.51.100.1\n198.51.100.2\n198.51.100.3\n198.51.100.4\n198.51.100.5\nnot-a-value!\n"
+	var got ingest.Parsed
+	o := ingest.Options{Source: "s", BatchSize: 2, Atomic: true, Parse: list.Options{Format: list.Text},
+		Check: func(p ingest.Parsed) error {
+			got = p
+			return errors.New("too many rejects")
+		}}
+	if _, err := im.Reader(ctx, strings.NewReader(text), o); err == nil || err.Error() != "too many rejects" {
+		t.Fatalf("Reader = %v, want the check's error", err)
+	}
+	if got.Records != 5 || got.Rejected != 1 || got.Syntax != nil {
+		t.Errorf("check saw %+v, want 5 records and 1 reject", got)
+	}
+	stats, err := st.Stats(ctx)
+	if err != nil || stats.Indicators != 0 || stats.Reports != 0 {
+		t.Fatalf("after a rejected atomic import: %+v %v, want nothing stored", stats, err)
+	}
+	o.Check = func(ingest.Parsed) error { return nil }
+	s, err := im.Reader(ctx, strings.NewReader(text), o)
+	if err != nil || s.New != 5 {
+		t.Fatalf("Reader = %+v %v, want 5 new", s, err)
 	}
 }

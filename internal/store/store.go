@@ -111,6 +111,11 @@ type IngestOptions struct {
 	// BatchSize is the number of distinct observables per transaction; 0 means the default, which
 	// suits bulk imports. A smaller size makes data visible sooner and costs throughput.
 	BatchSize int
+	// Atomic writes every batch in one transaction that Close commits: Abort, or a failure, leaves
+	// nothing of the ingest. Memory stays bounded by the batch size, but the ingest holds the
+	// store's writer from its first full batch to Close, so the goroutine using it must not make
+	// other writes to the store meanwhile.
+	Atomic bool
 }
 
 // Ingester writes reports in batches. Reports for the same observable within the ingest are merged
@@ -136,7 +141,7 @@ type Ingester interface {
 	Close(ctx context.Context) (IngestStats, error)
 	// Abort drops what is queued and ends the ingest; committed batches stay. A batch that was full
 	// before Abort is committed (an implementation writing batches in the background waits for it),
-	// so what stays does not depend on timing.
+	// so what stays does not depend on timing. With IngestOptions.Atomic nothing stays.
 	Abort()
 }
 
@@ -212,20 +217,28 @@ type STIXObject struct {
 const STIXPool = "omen"
 
 // STIXQuery selects object versions of one collection, in DateAdded order. Zero fields match
-// everything; list fields match any of their elements.
+// everything, except where noted (SpecVersions, Versions, MaxTLP); list fields match any of their
+// elements.
 type STIXQuery struct {
-	Collection   string
-	AddedAfter   time.Time // DateAdded strictly after
-	IDs          []string
-	Types        []string
+	Collection string
+	AddedAfter time.Time // DateAdded strictly after
+	IDs        []string
+	Types      []string
+	// SpecVersions holds "2.0", "2.1", ... (match[spec_version] of TAXII 2.1). Empty means the
+	// TAXII default: of each object, only the versions of its latest spec version among the versions
+	// that pass MaxTLP and MinConfidence (AddedAfter is not considered).
 	SpecVersions []string
 	// Versions holds "first", "last", "all" or RFC 3339 timestamps (match[version] of TAXII 2.1);
-	// empty means "last". first/last are taken over the versions that pass the other filters.
-	Versions      []string
-	MaxTLP        intel.TLP // the caller's clearance: versions marked above it are left out
-	MinConfidence int       // > 0: versions with a lower confidence (or none) are left out
-	Limit         int       // page size; 0 means no limit
-	Next          string    // the Next of the previous page, to continue
+	// empty means "last". first/last are taken per object id over the versions that pass the other
+	// filters (AddedAfter included, Next and Limit not), and the result is the union of the
+	// elements.
+	Versions []string
+	// MaxTLP is the caller's clearance: versions marked above it are left out. The zero value is
+	// TLP:CLEAR; pass intel.TLPRed to see everything.
+	MaxTLP        intel.TLP
+	MinConfidence int    // > 0: versions with a lower confidence (or none) are left out
+	Limit         int    // page size; 0 means no limit
+	Next          string // the Next of the previous page, to continue
 }
 
 // STIXPage is one page of a [STIXQuery].

@@ -2,17 +2,16 @@
 // text, CSV, JSON or NDJSON (abuse.ch, Spamhaus DROP, the Tor exit list, IPsum, OpenPhish,
 // blocklist.de and alike), configured without code.
 //
-// Each run downloads the list, parses it once to check it (too many bad lines, an HTML page, a list
-// that shrank too much: the run is rejected and nothing is written), then imports it. A list is a
+// Each run downloads the list and imports it in one transaction that commits only when the whole
+// list passes the checks (too many bad lines, an HTML page, a truncated body, a list that shrank too
+// much: the run is rejected and nothing of it is written). A list is a
 // full snapshot: values it no longer carries are not deleted, their last-seen simply stops moving
 // and their score decays.
 package listfeed
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 
 	"github.com/omen-tip/omen/internal/collect"
 	"github.com/omen-tip/omen/internal/collect/fetch"
@@ -63,45 +62,25 @@ func (c *Collector) Collect(ctx context.Context, env *collect.Env) (collect.Resu
 		return res, err
 	}
 	defer dl.Close()
-	// First pass: count, without writing.
-	ps, err := c.parseFile(ctx, dl.Path, func(list.Record) error { return nil })
-	if err != nil {
-		return res, err
+	// One pass, all or nothing: the import is judged once parsed and rolled back when rejected.
+	var parsed ingest.Parsed
+	check := func(p ingest.Parsed) error {
+		parsed = p
+		if p.Syntax != nil {
+			return fmt.Errorf("rejected the input: it stops being readable part-way (truncated?): %w", p.Syntax)
+		}
+		return collect.CheckInput(c.src, p.Records, p.Rejected, env.GoodRecords)
 	}
-	if err := collect.CheckInput(c.src, ps.Records, ps.Rejected, env.GoodRecords); err != nil {
-		return res, err
-	}
-	// Second pass: import.
 	tlp := c.src.TLP
 	sum, err := env.Importer.File(ctx, dl.Path, ingest.Options{Source: c.src.Name, Kind: "list", Reliability: c.src.Reliability,
-		Confidence: c.src.Confidence, TLP: &tlp, Tags: c.src.Tags, ThreatType: c.src.ThreatType, Parse: c.parse}, nil)
-	res.Records, res.New, res.Updated, res.Rejected = ps.Records, sum.New, sum.Updated, sum.Rejected
+		Confidence: c.src.Confidence, TLP: &tlp, Tags: c.src.Tags, ThreatType: c.src.ThreatType, Parse: c.parse,
+		Atomic: true, Check: check}, nil)
+	res.Records, res.New, res.Updated, res.Rejected = parsed.Records, sum.New, sum.Updated, sum.Rejected
 	if err != nil {
 		return res, err
 	}
 	res.State = fetch.StateOf(dl)
 	return res, nil
-}
-
-func (c *Collector) parseFile(ctx context.Context, path string, emit func(list.Record) error) (list.Stats, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return list.Stats{}, err
-	}
-	defer f.Close()
-	var syntax error
-	st, err := list.Parse(ctx, f, c.parse, emit, func(r list.Reject) {
-		if syntax == nil && errors.Is(r.Err, list.ErrSyntax) {
-			syntax = r.Err
-		}
-	})
-	if err != nil {
-		return st, err
-	}
-	if syntax != nil {
-		return st, fmt.Errorf("rejected the input: it stops being readable part-way (truncated?): %w", syntax)
-	}
-	return st, nil
 }
 
 func formatName(f list.Format) string {

@@ -118,29 +118,76 @@ func payloadOf(r *rep) repPayload {
 }
 
 // writeBatch merges items (sorted by key, distinct) with what is stored and writes the result in
-// one transaction.
+// one transaction, or, for an atomic ingest, in the ingest's transaction without committing it.
 func (in *ingester) writeBatch(ctx context.Context, items []ingestItem) (st store.IngestStats, err error) {
-	conn, err := in.db.w.Conn(ctx)
-	if err != nil {
-		return st, err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
-		return st, fmt.Errorf("disabling foreign keys: %w", err)
-	}
-	defer func() {
-		if _, e := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON"); e != nil {
-			// Never hand a connection without foreign keys back to the pool.
-			conn.Raw(func(any) error { return driver.ErrBadConn })
-			err = errors.Join(err, fmt.Errorf("enabling foreign keys: %w", e))
+	if in.atomic {
+		if in.atx == nil {
+			if in.atx, err = in.db.beginIngest(ctx); err != nil {
+				return st, err
+			}
 		}
-	}()
-	tx, err := conn.BeginTx(ctx, nil)
+		return in.writeTx(ctx, in.atx.tx, items)
+	}
+	t, err := in.db.beginIngest(ctx)
 	if err != nil {
 		return st, err
 	}
-	defer tx.Rollback()
+	st, err = in.writeTx(ctx, t.tx, items)
+	return st, t.end(ctx, err == nil, err)
+}
 
+// ingestTx is a write transaction on a connection with foreign keys off (the ingester keeps them
+// consistent itself, and checking each row costs a third of the time).
+type ingestTx struct {
+	conn *sql.Conn
+	tx   *sql.Tx
+}
+
+// beginIngest takes the writer connection and begins a transaction on it. The transaction lives
+// until end, whatever happens to ctx, so that an atomic ingest spans the contexts of its batches.
+func (db *DB) beginIngest(ctx context.Context) (*ingestTx, error) {
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("disabling foreign keys: %w", err)
+	}
+	tx, err := conn.BeginTx(context.WithoutCancel(ctx), nil)
+	if err != nil {
+		t := &ingestTx{conn: conn}
+		return nil, errors.Join(err, t.release(ctx))
+	}
+	return &ingestTx{conn: conn, tx: tx}, nil
+}
+
+// end commits (or rolls back) the transaction and hands the connection back; err is the error so
+// far, returned joined with any error of ending.
+func (t *ingestTx) end(ctx context.Context, commit bool, err error) error {
+	if commit {
+		if e := t.tx.Commit(); e != nil {
+			err = errors.Join(err, fmt.Errorf("committing: %w", e))
+		}
+	} else {
+		t.tx.Rollback()
+	}
+	return errors.Join(err, t.release(ctx))
+}
+
+// release turns foreign keys back on and hands the connection back to the pool.
+func (t *ingestTx) release(ctx context.Context) error {
+	defer t.conn.Close()
+	if _, e := t.conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON"); e != nil {
+		// Never hand a connection without foreign keys back to the pool.
+		t.conn.Raw(func(any) error { return driver.ErrBadConn })
+		return fmt.Errorf("enabling foreign keys: %w", e)
+	}
+	return nil
+}
+
+// writeTx writes one batch in tx.
+func (in *ingester) writeTx(ctx context.Context, tx *sql.Tx, items []ingestItem) (st store.IngestStats, err error) {
 	var one int
 	err = tx.QueryRowContext(ctx, "SELECT 1 FROM sources WHERE id = ?", in.sourceID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -196,9 +243,6 @@ func (in *ingester) writeBatch(ctx context.Context, items []ingestItem) (st stor
 		if err := w.upsertReports(ctx, tx, in.sourceID, items); err != nil {
 			return st, err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return st, fmt.Errorf("committing: %w", err)
 	}
 	return st, nil
 }

@@ -111,6 +111,8 @@ type ingester struct {
 	classify func(intel.Observable) []string
 	batch    int
 	started  time.Time
+	atomic   bool
+	atx      *ingestTx // the transaction of an atomic ingest, from its first batch on
 
 	index    map[obsKey]int32 // key → position in items
 	lastTags []string         // the tags of the last report added (see tagsOf)
@@ -159,6 +161,7 @@ func (db *DB) NewIngester(ctx context.Context, opts store.IngestOptions) (store.
 		sourceID: id,
 		classify: opts.Classify,
 		batch:    n,
+		atomic:   opts.Atomic,
 		started:  time.Now(),
 		index:    make(map[obsKey]int32, min(n, 1<<16)),
 		items:    make([]ingestItem, 0, min(n, 1<<16)),
@@ -227,6 +230,13 @@ func (in *ingester) Close(ctx context.Context) (store.IngestStats, error) {
 	if err := in.wait(); err != nil {
 		return in.stats, err
 	}
+	if in.atx != nil {
+		err := in.atx.end(ctx, true, nil)
+		in.atx = nil
+		if err != nil {
+			return in.stats, in.fail(err)
+		}
+	}
 	in.done = true
 	in.items, in.spare, in.index, in.w = nil, nil, nil, batchWriter{}
 	in.db.logger.Info("ingest done", "source", in.source, "reports", in.stats.Reports,
@@ -246,6 +256,7 @@ func (in *ingester) Abort() {
 	if err := in.wait(); err != nil {
 		in.db.logger.Warn("ingest batch failed before abort", "source", in.source, "err", err)
 	}
+	in.rollback()
 	if in.err == nil {
 		in.db.logger.Info("ingest aborted", "source", in.source, "batches", in.batches,
 			"dropped", len(in.items))
@@ -261,8 +272,20 @@ func (in *ingester) fail(err error) error {
 		<-in.inflight
 		in.inflight = nil
 	}
+	in.rollback()
 	in.err = fmt.Errorf("ingesting for source %s: %w", in.source, err)
 	return in.err
+}
+
+// rollback ends the transaction of an atomic ingest, if any, leaving nothing of it.
+func (in *ingester) rollback() {
+	if in.atx == nil {
+		return
+	}
+	if err := in.atx.end(context.Background(), false, nil); err != nil {
+		in.db.logger.Warn("ending aborted ingest", "source", in.source, "err", err)
+	}
+	in.atx = nil
 }
 
 // flush prepares the queued batch (sorted, classified), waits for the batch in flight, and hands
@@ -316,6 +339,7 @@ func (in *ingester) wait() error {
 	clear(res.items) // drop references to the strings
 	in.spare = res.items[:0]
 	if res.err != nil {
+		in.rollback()
 		in.err = fmt.Errorf("writing ingest batch of source %s: %w", in.source, res.err)
 		return in.err
 	}

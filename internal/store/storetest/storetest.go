@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"IngestInvalidReports", testIngestInvalid},
 		{"IngestUnknownSource", testIngestUnknownSource},
 		{"IngestAbort", testIngestAbort},
+		{"IngestAtomic", testIngestAtomic},
 		{"IngestClosed", testIngestClosed},
 		{"IngestUncommonValues", testIngestUncommonValues},
 		{"IngestLarge", testIngestLarge},
@@ -689,6 +690,58 @@ func testIngestAbort(t *testing.T, s store.Store) {
 	}
 	if st.Indicators != 6 || st.Reports != 6 {
 		t.Errorf("Stats after Abort = %+v, want 6 indicators and 6 reports", st)
+	}
+}
+
+// testIngestAtomic checks that an atomic ingest leaves nothing when aborted, even after several full
+// batches, and everything when closed; the store stays usable in both cases.
+func testIngestAtomic(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	putSource(t, s, "feed")
+	var obs []intel.Observable
+	for i := range 8 {
+		obs = append(obs, ipv4(fmt.Sprintf("10.19.0.%d", i)))
+	}
+	ingest := func(abort bool) {
+		t.Helper()
+		in, err := s.NewIngester(ctx, store.IngestOptions{Source: "feed", BatchSize: 3, Atomic: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range obs {
+			if err := in.Add(ctx, report(o, 0, 1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if abort {
+			in.Abort()
+			return
+		}
+		st, err := in.Close(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.New != 8 || st.Indicators != 8 {
+			t.Errorf("Close = %+v, want 8 new indicators", st)
+		}
+	}
+	ingest(true)
+	ins, err := s.Indicators(ctx, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ins) != 0 {
+		t.Fatalf("%d indicators after an aborted atomic ingest, want none", len(ins))
+	}
+	if _, err := s.PutSource(ctx, intel.Source{Name: "other", Reliability: intel.ReliabilityB}); err != nil {
+		t.Fatalf("store not writable after an aborted atomic ingest: %v", err)
+	}
+	ingest(false)
+	if ins, err = s.Indicators(ctx, obs); err != nil {
+		t.Fatal(err)
+	}
+	if len(ins) != 8 {
+		t.Fatalf("%d indicators after a closed atomic ingest, want 8", len(ins))
 	}
 }
 
