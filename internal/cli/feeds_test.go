@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/omen-tip/omen/internal/collect/misp"
 	"github.com/omen-tip/omen/internal/demo"
@@ -47,7 +48,10 @@ func TestFeedsSync(t *testing.T) {
 		}
 		events = append(events, b)
 	}
-	if n, err := misp.WriteFeed(filepath.Join(root, "misp"), events); err != nil || n != 2 {
+	// The genuine events name no threat actor, so a third one (written here, not a fixture) tags an
+	// address with the genuine MISP galaxy cluster of APT28, as a MISP analyst would.
+	events = append(events, actorEvent(t, "APT28", "203.0.113.77"))
+	if n, err := misp.WriteFeed(filepath.Join(root, "misp"), events); err != nil || n != 3 {
 		t.Fatalf("feed of %d events: %v", n, err)
 	}
 	// A list naming malware families that ATT&CK knows, to see their techniques come along.
@@ -138,6 +142,13 @@ func TestFeedsSync(t *testing.T) {
 	if !hasEntity(r, "malware", "Gozi", "") || !hasEntity(r, "report", "Ursnif, MALWAREMESSIAGH", "") {
 		t.Errorf("MISP value without its event context: %+v", r.Matches)
 	}
+	// A value of a MISP event shows the event's threat actor, the ATT&CK group it is (by the
+	// cluster's related UUID and synonyms), and the group's techniques.
+	r = lookupFor(t, cfgPath, data, "203.0.113.77")
+	if !hasEntity(r, "threat-actor", "APT28", "") || !hasEntity(r, "intrusion-set", "APT28", "APT28") ||
+		!hasEntity(r, "attack-pattern", "", "APT28") {
+		t.Errorf("MISP value without its actor's ATT&CK techniques: %+v", r.Matches)
+	}
 	// A family ATT&CK knows brings its techniques.
 	r = lookupFor(t, cfgPath, data, "198.51.100.1")
 	if !hasEntity(r, "malware", "Emotet", "") || !hasEntity(r, "attack-pattern", "", "Emotet") {
@@ -173,4 +184,46 @@ func hasEntity(r lookup.Result, typ, name, via string) bool {
 		}
 	}
 	return false
+}
+
+// actorEvent returns a MISP event document ({"Event": ...}, dated today) with one to_ids ip-dst
+// attribute and, as its Galaxy, the genuine MISP threat-actor cluster named actor.
+func actorEvent(t *testing.T, actor, ip string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../collect/misp/testdata/galaxy/cluster-threat-actor.subset.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var galaxy struct {
+		Values []map[string]any `json:"values"`
+	}
+	if err := json.Unmarshal(b, &galaxy); err != nil {
+		t.Fatal(err)
+	}
+	var cluster map[string]any
+	for _, v := range galaxy.Values {
+		if v["value"] == actor {
+			cluster = v
+		}
+	}
+	if cluster == nil {
+		t.Fatalf("no cluster %s in the galaxy", actor)
+	}
+	cluster["type"] = "threat-actor"
+	cluster["tag_name"] = `misp-galaxy:threat-actor="` + actor + `"`
+	now := time.Now().UTC()
+	ev := map[string]any{"Event": map[string]any{
+		"uuid": "5e6f7a8b-0c1d-4e2f-8a3b-4c5d6e7f8a9b", "info": actor + " infrastructure", "date": now.Format("2006-01-02"),
+		"timestamp": fmt.Sprint(now.Unix()), "analysis": "2", "threat_level_id": "1",
+		"Orgc":   map[string]any{"name": "omen-test"},
+		"Tag":    []map[string]any{{"name": "tlp:green"}},
+		"Galaxy": []map[string]any{{"name": "Threat Actor", "type": "threat-actor", "GalaxyCluster": []any{cluster}}},
+		"Attribute": []map[string]any{{"uuid": "6f7a8b9c-1d2e-4f3a-9b4c-5d6e7f8a9b0c", "type": "ip-dst", "category": "Network activity",
+			"to_ids": true, "value": ip, "timestamp": fmt.Sprint(now.Unix())}},
+	}}
+	out, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -5,6 +5,7 @@ package lookup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -347,6 +348,18 @@ func (s *Service) view(ctx context.Context, in intel.Indicator, sc risk.Score, g
 	for _, e := range linked {
 		v.Entities = appendEntity(v.Entities, ref(e, ""))
 	}
+	// The same actor or family as another source knows it (a MISP galaxy cluster and its ATT&CK
+	// group or software) brings that source's techniques.
+	for _, e := range slices.Clone(linked) {
+		eqs, err := s.equivalents(ctx, e, clearance)
+		if err != nil {
+			return v, err
+		}
+		for _, eq := range eqs {
+			v.Entities = appendEntity(v.Entities, ref(eq, e.Name))
+		}
+		linked = append(linked, eqs...)
+	}
 	for _, e := range linked {
 		switch e.Type {
 		case intel.Malware, intel.Tool, intel.IntrusionSet, intel.ThreatActor, intel.Campaign:
@@ -366,6 +379,80 @@ func (s *Service) view(ctx context.Context, in intel.Indicator, sc risk.Score, g
 		}
 	}
 	return v, nil
+}
+
+// kinship groups the entity types that can name the same thing in different sources.
+func kinship(t intel.EntityType) int {
+	switch t {
+	case intel.ThreatActor, intel.IntrusionSet:
+		return 1
+	case intel.Malware, intel.Tool:
+		return 2
+	}
+	return 0
+}
+
+// maxEquivalentNames caps the names of one entity tried against the others.
+const maxEquivalentNames = 12
+
+// equivalents returns the entities other than e that stand for the same actor or software: those
+// whose STIX UUID e lists as related (MISP galaxy clusters carry ATT&CK's UUIDs), and those of a
+// kindred type whose name or alias is e's name or one of its aliases.
+func (s *Service) equivalents(ctx context.Context, e intel.Entity, clearance intel.TLP) ([]intel.Entity, error) {
+	kin := kinship(e.Type)
+	if kin == 0 {
+		return nil, nil
+	}
+	var out []intel.Entity
+	add := func(c intel.Entity) {
+		if c.ID != e.ID && kinship(c.Type) == kin && clearance.Allows(c.TLP) &&
+			!slices.ContainsFunc(out, func(o intel.Entity) bool { return o.ID == c.ID }) {
+			out = append(out, c)
+		}
+	}
+	for _, u := range relatedUUIDs(e) {
+		for _, t := range []intel.EntityType{intel.IntrusionSet, intel.Malware, intel.Tool} {
+			c, err := s.store.Entity(ctx, string(t)+"--"+u)
+			if err == nil {
+				add(c)
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return nil, fmt.Errorf("reading entity %s--%s: %w", t, u, err)
+			}
+		}
+	}
+	names := append([]string{e.Name}, e.Aliases...)
+	for _, n := range names[:min(len(names), maxEquivalentNames)] {
+		if n == "" {
+			continue
+		}
+		cs, err := s.store.ListEntities(ctx, store.EntityFilter{Name: n, Limit: 10})
+		if err != nil {
+			return nil, fmt.Errorf("reading entities named %s: %w", n, err)
+		}
+		for _, c := range cs {
+			add(c)
+		}
+	}
+	return out, nil
+}
+
+// relatedUUIDs returns the UUIDs an entity's attributes name as the same object elsewhere.
+func relatedUUIDs(e intel.Entity) []string {
+	var out []string
+	if u, ok := e.Attributes["misp_uuid"].(string); ok && u != "" {
+		out = append(out, strings.ToLower(u))
+	}
+	switch rs := e.Attributes["related_uuids"].(type) {
+	case []any:
+		for _, r := range rs {
+			if u, ok := r.(string); ok && u != "" {
+				out = append(out, strings.ToLower(u))
+			}
+		}
+	case []string:
+		out = append(out, rs...)
+	}
+	return out
 }
 
 // related returns the entities on the other side of ref's relationships (of type relType when not

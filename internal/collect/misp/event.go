@@ -189,6 +189,12 @@ type Cluster struct {
 	TagName     string         `json:"tag_name"`
 	Description string         `json:"description"`
 	Meta        map[string]any `json:"meta"`
+	// Related lists clusters this one is tied to, by UUID: MISP's mitre-* clusters carry the UUIDs
+	// of the ATT&CK objects, so a threat actor's "similar" link names its ATT&CK intrusion set.
+	Related []struct {
+		DestUUID string `json:"dest-uuid"`
+		Type     string `json:"type"`
+	} `json:"related"`
 }
 
 // Event is a MISP event, as a feed's <uuid>.json holds it inside {"Event": ...}.

@@ -526,6 +526,15 @@ func clusterEntity(c clusterRef, source string, tlp intel.TLP) intel.Entity {
 				}
 			}
 		}
+		var related []string
+		for _, r := range cl.Related {
+			if r.DestUUID != "" {
+				related = append(related, strings.ToLower(r.DestUUID))
+			}
+		}
+		if len(related) > 0 {
+			e.Attributes["related_uuids"] = related
+		}
 		if refs, ok := cl.Meta["refs"].([]any); ok && len(refs) > 0 {
 			e.Attributes["refs"] = refs
 		}
