@@ -173,12 +173,16 @@ func validateSources(srcs []Source) error {
 func ptr[T any](v T) *T { return &v }
 
 // DefaultSources are the real public feeds omen collects when the configuration lists no sources
-// (docs/feeds.md). With no network, their runs fail and only mark the sources degraded.
+// (docs/feeds.md; URLs and formats checked against the providers' documentation and MISP's and
+// IntelMQ's feed lists in November 2026: OpenPhish moved to GitHub, CERT.PL to its v2 list). With
+// no network, their runs fail and only mark the sources degraded.
 func DefaultSources() []Source {
 	clear, h := intel.TLPClear, Duration(time.Hour)
 	return []Source{
 		{Name: "feodotracker", Kind: "list", URL: "https://feodotracker.abuse.ch/downloads/ipblocklist.csv", Interval: h,
-			Reliability: 'B', Confidence: 90, TLP: clear, Format: "csv", ThreatType: "c2", Tags: []string{"botnet-c2"}},
+			Reliability: 'B', Confidence: 90, TLP: clear, Format: "csv", ThreatType: "c2", Tags: []string{"botnet-c2"},
+			// A few dozen live C2 servers: halving in a day is normal, a drop to a tenth is not.
+			MaxShrink: ptr(0.9)},
 		{Name: "urlhaus", Kind: "list", URL: "https://urlhaus.abuse.ch/downloads/csv_recent/", Interval: h,
 			Reliability: 'B', Confidence: 80, TLP: clear, Format: "csv", ThreatType: "malware-download"},
 		{Name: "threatfox", Kind: "list", URL: "https://threatfox.abuse.ch/export/csv/recent/", Interval: h,
@@ -191,7 +195,7 @@ func DefaultSources() []Source {
 			Reliability: 'A', Confidence: 90, TLP: clear, Format: "ndjson", ThreatType: "hijacked-network"},
 		{Name: "tor-exit-nodes", Kind: "list", URL: "https://check.torproject.org/torbulkexitlist", Interval: h,
 			Reliability: 'A', Confidence: 30, TLP: clear, Format: "text", ThreatType: "anonymizer", Tags: []string{"tor-exit"}},
-		{Name: "openphish", Kind: "list", URL: "https://openphish.com/feed.txt", Interval: h,
+		{Name: "openphish", Kind: "list", URL: "https://raw.githubusercontent.com/openphish/public_feed/refs/heads/main/feed.txt", Interval: h,
 			Reliability: 'B', Confidence: 80, TLP: clear, Format: "text", Type: "url", ThreatType: "phishing"},
 		{Name: "blocklist-de", Kind: "list", URL: "https://lists.blocklist.de/lists/all.txt", Interval: 3 * h,
 			Reliability: 'C', Confidence: 60, TLP: clear, Format: "text", ThreatType: "scanner"},
@@ -201,7 +205,7 @@ func DefaultSources() []Source {
 			Reliability: 'C', Confidence: 60, TLP: clear, Format: "text", ThreatType: "scanner"},
 		{Name: "ipsum-level3", Kind: "list", URL: "https://raw.githubusercontent.com/stamparm/ipsum/master/levels/3.txt", Interval: 24 * h,
 			Reliability: 'C', Confidence: 60, TLP: clear, Format: "text", ThreatType: "scanner"},
-		{Name: "cert-pl", Kind: "list", URL: "https://hole.cert.pl/domains/domains.txt", Interval: 6 * h,
+		{Name: "cert-pl", Kind: "list", URL: "https://hole.cert.pl/domains/v2/domains.txt", Interval: 6 * h,
 			Reliability: 'B', Confidence: 80, TLP: clear, Format: "text", Type: "domain", ThreatType: "phishing"},
 		{Name: "circl-osint", Kind: "misp", URL: "https://www.circl.lu/doc/misp/feed-osint", Interval: 6 * h,
 			Reliability: 'B', Confidence: 70, TLP: clear},
