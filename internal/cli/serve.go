@@ -16,6 +16,7 @@ import (
 	"github.com/omen-tip/omen/internal/collect"
 	"github.com/omen-tip/omen/internal/demo"
 	"github.com/omen-tip/omen/internal/intel"
+	"github.com/omen-tip/omen/internal/taxii"
 )
 
 func (e *env) serveCmd() *cobra.Command {
@@ -67,6 +68,14 @@ no network access.`,
 				sched = &collect.Scheduler{Runner: r, Sources: a.cfg.Sources, Concurrency: a.cfg.Collect.Concurrency, Logger: a.log}
 			}
 			srv := api.New(api.Deps{Store: a.store, Lookup: a.lookup, Logger: a.log, Version: Version})
+			if a.cfg.TAXII.On() {
+				tx, err := taxii.New(taxii.Options{Config: a.cfg.TAXII, Store: a.store, Authenticate: srv.Authenticate,
+					Logger: a.log.With("component", "taxii")})
+				if err != nil {
+					return err
+				}
+				srv.Mount(tx.Prefixes(), tx)
+			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return fmt.Errorf("listening on %s: %w", listen, err)

@@ -30,6 +30,8 @@ type Config struct {
 	Sources []Source `yaml:"sources"`
 	// Collect tunes the scheduler.
 	Collect Collect `yaml:"collect"`
+	// TAXII configures the TAXII 2.1 server.
+	TAXII TAXII `yaml:"taxii"`
 }
 
 // Collect tunes collection.
@@ -115,6 +117,7 @@ func Load(b []byte) (*Config, error) {
 	if c.Collect.Concurrency == 0 {
 		c.Collect.Concurrency = 4
 	}
+	c.TAXII.applyDefaults()
 	return c, c.Validate()
 }
 
@@ -161,6 +164,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Collect.Concurrency < 0 || c.Collect.Concurrency > 64 {
 		errs = append(errs, fmt.Errorf("collect.concurrency %d: want 1..64", c.Collect.Concurrency))
+	}
+	if err := c.TAXII.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -2,34 +2,246 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
+	"github.com/omen-tip/omen/internal/intel"
 	"github.com/omen-tip/omen/internal/store"
 )
 
-var errSTIXTodo = errors.New("sqlite: STIX object store not implemented yet")
+// The STIX object store (migration 5). Versions are rows of stix_objects keyed by (collection, id,
+// modified); pages are read in date_added order through the (collection, date_added) index, and
+// the version filters look up an object's other versions through the primary key. See
+// stix_query.go for the SQL.
 
-// PutSTIXObjects implements [store.STIXStore].
+// PutSTIXObjects implements [store.STIXStore]. All versions are written in one transaction; an
+// invalid version (no collection, id or type, no JSON, a TLP out of range) fails the whole call.
 func (db *DB) PutSTIXObjects(ctx context.Context, objs []store.STIXObject) (int, error) {
-	return 0, errSTIXTodo
+	for i, o := range objs {
+		if err := checkSTIXObject(o); err != nil {
+			return 0, fmt.Errorf("storing STIX object %d (%s): %w", i, o.ID, err)
+		}
+	}
+	if len(objs) == 0 {
+		return 0, nil
+	}
+	added := 0
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		added, err = putSTIXObjects(ctx, tx, objs, db.now().UnixMicro())
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("storing STIX objects: %w", err)
+	}
+	return added, nil
 }
 
-// STIXObjects implements [store.STIXStore].
+// checkSTIXObject rejects what cannot be stored.
+func checkSTIXObject(o store.STIXObject) error {
+	switch {
+	case o.Collection == "":
+		return errors.New("no collection")
+	case o.ID == "":
+		return errors.New("no id")
+	case o.Type == "":
+		return errors.New("no type")
+	case len(o.Raw) == 0:
+		return errors.New("no JSON")
+	case o.TLP > intel.TLPRed:
+		return fmt.Errorf("invalid TLP %d", o.TLP)
+	}
+	return nil
+}
+
+// putSTIXObjects inserts the versions not held yet, giving each a date_added of max(now, last+1)
+// in microseconds, and records the last one handed out in stix_clock.
+func putSTIXObjects(ctx context.Context, tx *sql.Tx, objs []store.STIXObject, now int64) (int, error) {
+	var last int64
+	if err := tx.QueryRowContext(ctx, "SELECT date_added FROM stix_clock WHERE one = 1").Scan(&last); err != nil {
+		return 0, fmt.Errorf("reading the date_added clock: %w", err)
+	}
+	st, err := tx.PrepareContext(ctx, `INSERT INTO stix_objects
+		(collection, id, modified, type, spec_version, created, revoked, tlp, confidence, date_added, raw)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (collection, id, modified) DO NOTHING`)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	added := 0
+	for _, o := range objs {
+		da := max(now, last+1)
+		res, err := st.ExecContext(ctx, o.Collection, o.ID, toNS(o.Modified), o.Type, o.SpecVersion,
+			toNS(o.Created), boolInt(o.Revoked), int64(o.TLP), int64(o.Confidence), da, o.Raw)
+		if err != nil {
+			return 0, fmt.Errorf("inserting %s: %w", o.ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return 0, err
+		} else if n == 1 {
+			last = da
+			added++
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE stix_clock SET date_added = ? WHERE one = 1", last); err != nil {
+		return 0, fmt.Errorf("advancing the date_added clock: %w", err)
+	}
+	return added, nil
+}
+
+// STIXObjects implements [store.STIXStore]. A malformed Next or version timestamp is an error.
 func (db *DB) STIXObjects(ctx context.Context, q store.STIXQuery) (store.STIXPage, error) {
-	return store.STIXPage{}, errSTIXTodo
+	after, hasCursor, err := decodeSTIXCursor(q.Next)
+	if err != nil {
+		return store.STIXPage{}, err
+	}
+	b, err := newSTIXQuery(q)
+	if err != nil {
+		return store.STIXPage{}, err
+	}
+	query, args := b.page(after, hasCursor, q.Limit)
+	rows, err := db.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return store.STIXPage{}, fmt.Errorf("querying STIX objects of %s: %w", q.Collection, err)
+	}
+	objs, err := scanSTIXObjects(rows)
+	if err != nil {
+		return store.STIXPage{}, fmt.Errorf("reading STIX objects of %s: %w", q.Collection, err)
+	}
+	var p store.STIXPage
+	if q.Limit > 0 && len(objs) > q.Limit {
+		objs = objs[:q.Limit]
+		p.More = true
+		p.Next = encodeSTIXCursor(objs[len(objs)-1].DateAdded)
+	}
+	p.Objects = objs
+	return p, nil
+}
+
+// scanSTIXObjects reads the rows of [stixQuery.page] and closes them.
+func scanSTIXObjects(rows *sql.Rows) ([]store.STIXObject, error) {
+	defer rows.Close()
+	var out []store.STIXObject
+	for rows.Next() {
+		var (
+			o                                      store.STIXObject
+			modified, created, revoked, tlp, added int64
+			confidence                             int64
+		)
+		if err := rows.Scan(&o.Collection, &o.ID, &modified, &o.Type, &o.SpecVersion, &created, &revoked,
+			&tlp, &confidence, &added, &o.Raw); err != nil {
+			return nil, err
+		}
+		o.Modified, o.Created = fromNS(modified), fromNS(created)
+		o.Revoked = revoked != 0
+		o.TLP = intel.TLP(tlp)
+		o.Confidence = int(confidence)
+		o.DateAdded = time.UnixMicro(added).UTC()
+		out = append(out, o)
+	}
+	return out, rows.Err()
 }
 
 // DeleteSTIXObject implements [store.STIXStore].
 func (db *DB) DeleteSTIXObject(ctx context.Context, coll, id string, q store.STIXQuery) (int, error) {
-	return 0, errSTIXTodo
+	b, err := newSTIXQuery(store.STIXQuery{Collection: coll, IDs: []string{id}, Versions: q.Versions,
+		SpecVersions: q.SpecVersions, MaxTLP: intel.TLPRed})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		query, args := b.rowids()
+		rows, err := tx.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var rowid int64
+			if err := rows.Scan(&rowid); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, rowid)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, rowid := range ids {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM stix_objects WHERE rowid = ?", rowid); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("deleting STIX object %s of %s: %w", id, coll, err)
+	}
+	if n == 0 {
+		return 0, notFound("STIX object", coll+"/"+id)
+	}
+	return n, nil
 }
 
 // PutTAXIIStatus implements [store.STIXStore].
 func (db *DB) PutTAXIIStatus(ctx context.Context, id string, status []byte) error {
-	return errSTIXTodo
+	if id == "" {
+		return errors.New("storing TAXII status: empty id")
+	}
+	_, err := db.w.ExecContext(ctx, `INSERT INTO taxii_status (id, status, updated) VALUES (?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated = excluded.updated`,
+		id, status, toNS(db.now()))
+	if err != nil {
+		return fmt.Errorf("storing TAXII status %s: %w", id, err)
+	}
+	return nil
 }
 
 // TAXIIStatus implements [store.STIXStore].
 func (db *DB) TAXIIStatus(ctx context.Context, id string) ([]byte, error) {
-	return nil, errSTIXTodo
+	var b []byte
+	err := db.r.QueryRowContext(ctx, "SELECT status FROM taxii_status WHERE id = ?", id).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("TAXII status", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading TAXII status %s: %w", id, err)
+	}
+	return b, nil
+}
+
+// A cursor is the date_added (Unix microseconds) of the last version of a page: the next page
+// starts strictly after it. Versions added later always sort after it, so paging is stable while
+// objects arrive.
+const cursorPrefix = "a"
+
+func encodeSTIXCursor(t time.Time) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatInt(t.UnixMicro(), 10)))
+}
+
+// decodeSTIXCursor returns the date_added to continue after; ok is false for "".
+func decodeSTIXCursor(s string) (after int64, ok bool, err error) {
+	if s == "" {
+		return 0, false, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		if v, found := strings.CutPrefix(string(b), cursorPrefix); found {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				return n, true, nil
+			}
+		}
+	}
+	return 0, false, fmt.Errorf("invalid STIX page cursor %.40q", s)
 }

@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			tc.fn(t, open(t))
 		})
 	}
+	t.Run("STIX", func(t *testing.T) { testSTIX(t, open) })
 }
 
 // Helpers.
