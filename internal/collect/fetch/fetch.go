@@ -8,24 +8,17 @@ package fetch
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/net/proxy"
 
 	"github.com/omen-tip/omen/internal/collect"
 )
@@ -121,71 +114,19 @@ func New(o Options) (*Client, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 
-	dialer := &net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}
-	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		TLSHandshakeTimeout:   o.ConnectTimeout,
-		ExpectContinueTimeout: time.Second,
-		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConns:          100,
-		// We ask for gzip ourselves and decode it in Fetch, so the size cap sees both the
-		// transferred and the decoded bytes.
-		DisableCompression: true,
+	hc, err := NewHTTPClient(o.Proxy, o.ConnectTimeout)
+	if err != nil {
+		return nil, err
 	}
-	if o.Proxy != "" {
-		pu, err := url.Parse(o.Proxy)
-		if err != nil {
-			return nil, fmt.Errorf("parsing proxy URL: %w", err) // url.Error already redacts a password
-		}
-		if pu.Hostname() == "" {
-			return nil, fmt.Errorf("proxy URL %s: no host", pu.Redacted())
-		}
-		switch pu.Scheme {
-		case "http", "https":
-			tr.Proxy = http.ProxyURL(pu)
-		case "socks5", "socks5h":
-			d, err := proxy.FromURL(pu, dialer)
-			if err != nil {
-				return nil, fmt.Errorf("proxy URL %s: %w", pu.Redacted(), err)
-			}
-			cd, ok := d.(proxy.ContextDialer)
-			if !ok {
-				return nil, fmt.Errorf("proxy URL %s: the SOCKS5 dialer does not take a context", pu.Redacted())
-			}
-			tr.Proxy = nil
-			tr.DialContext = cd.DialContext
-		default:
-			return nil, fmt.Errorf("proxy URL %s: unsupported scheme %q (want http, https, socks5 or socks5h)", pu.Redacted(), pu.Scheme)
-		}
-	}
-	c := &Client{opts: o, log: o.Logger}
-	c.hc = &http.Client{Transport: tr, CheckRedirect: checkRedirect}
-	return c, nil
+	// We ask for gzip ourselves and decode it in Fetch, so the size cap sees both the transferred
+	// and the decoded bytes.
+	hc.Transport.(*http.Transport).DisableCompression = true
+	return &Client{opts: o, log: o.Logger, hc: hc}, nil
 }
 
-// checkRedirect follows up to 10 redirects. Headers from FetchRequest.Headers (auth) are dropped
-// when a redirect leaves the original host or goes from https to http; net/http itself only drops
-// Authorization and Cookie.
-func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= maxRedirects {
-		return errTooManyRedirects
-	}
-	first := via[0].URL
-	if req.URL.Host != first.Host || (first.Scheme == "https" && req.URL.Scheme != "https") {
-		for k := range req.Header {
-			switch k {
-			case "User-Agent", "Accept", "Accept-Encoding", "If-None-Match", "If-Modified-Since", "Referer":
-			default:
-				req.Header.Del(k)
-			}
-		}
-	}
-	return nil
-}
-
-var errTooManyRedirects = errors.New("stopped after 10 redirects")
+// UserAgent is the User-Agent header the client sends; collectors that make requests of their own
+// send it too.
+func (c *Client) UserAgent() string { return c.opts.UserAgent }
 
 // Fetch downloads req.URL to a temporary file (see the package documentation). The returned
 // Download must be closed; on error no file is left behind.
@@ -304,7 +245,7 @@ func (c *Client) attempt(ctx context.Context, u *url.URL, shown string, req coll
 			err = ue.Err
 		}
 		err = fmt.Errorf("fetching %s: %w", shown, err)
-		if permanentNetError(err) {
+		if PermanentNetError(err) {
 			return nil, fail(err)
 		}
 		return nil, transient(err)
@@ -325,7 +266,7 @@ func (c *Client) attempt(ctx context.Context, u *url.URL, shown string, req coll
 		out := fail(&StatusError{URL: shown, Code: code})
 		if code == http.StatusTooManyRequests || code >= 500 {
 			out.retry = true
-			out.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+			out.retryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		}
 		return nil, out
 	}
@@ -414,48 +355,8 @@ func tooLarge(shown string, limit int64) error {
 	return fmt.Errorf("fetching %s: %w of %d bytes", shown, ErrTooLarge, limit)
 }
 
-// permanentNetError reports errors from http.Client.Do that another attempt will not fix.
-func permanentNetError(err error) bool {
-	var (
-		unknownCA x509.UnknownAuthorityError
-		invalid   x509.CertificateInvalidError
-		hostname  x509.HostnameError
-		verify    *tls.CertificateVerificationError
-		notTLS    tls.RecordHeaderError
-	)
-	return errors.Is(err, errTooManyRedirects) || errors.As(err, &unknownCA) || errors.As(err, &invalid) ||
-		errors.As(err, &hostname) || errors.As(err, &verify) || errors.As(err, &notTLS)
-}
-
-// backoff is the wait after failed attempt n (1-based): Backoff·2^(n-1) plus up to 50% jitter.
-func (c *Client) backoff(n int) time.Duration {
-	d := c.opts.Backoff
-	for i := 1; i < n && d < maxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, maxBackoff)
-	return d + rand.N(d/2+1)
-}
-
-// parseRetryAfter reads a Retry-After value, delay-seconds or an HTTP date; -1 when absent or
-// unparsable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return -1
-	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s < 0 {
-			return -1
-		}
-		s = min(s, 1<<31) // MaxRetryAfter caps it anyway; this avoids overflow
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0)
-	}
-	return -1
-}
+// backoff is the wait after failed attempt n (1-based).
+func (c *Client) backoff(n int) time.Duration { return Backoff(c.opts.Backoff, maxBackoff, n) }
 
 // redact returns u for logs and errors: no user info, no fragment, and query parameter names
 // without their values (API keys travel in queries).
