@@ -96,7 +96,7 @@ func (e *env) benchCmd() *cobra.Command {
 	feed.Flags().BoolVar(&feedJSON, "json", false, "print JSON")
 	feed.Flags().StringVar(&prof, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	feed.Flags().StringVar(&dir, "dir", "", "folder for the temporary files (default the system temp folder)")
-	c.AddCommand(imp, feed)
+	c.AddCommand(imp, feed, e.benchSTIXCmd())
 	return c
 }
 

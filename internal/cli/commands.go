@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -36,13 +37,14 @@ func (e *env) importCmd() *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:   "import [flags] FILE...",
-		Short: "Import indicators from files: plain lists, CSV, JSON/NDJSON or free text",
+		Short: "Import indicators from files: plain lists, CSV, JSON/NDJSON, free text or STIX bundles",
 		Long: `Import indicators from files as reports of one source.
 
 Formats: auto (default, sniffed from the content), text (one value a line, comments with # ; //),
 csv (header or commented header, value column found by name or content), json (an array, or an
 object holding one array of objects), ndjson, and freetext (every observable in a report, paste or
-mail, defanged forms included). "-" reads standard input.
+mail, defanged forms included), and stix (a STIX 2.0/2.1 bundle or TAXII envelope: indicators,
+entities, relationships and sightings, every object also kept verbatim). "-" reads standard input.
 
 Every value is refanged and put in canonical form; values on a warninglist are stored and flagged.
 Bad lines are counted and reported with their line numbers; the rest is imported.`,
@@ -69,8 +71,11 @@ Bad lines are counted and reported with their line numbers; the rest is imported
 					return err
 				}
 			}
-			if o.Parse.Format, err = list.ParseFormat(format); err != nil {
-				return err
+			asSTIX := format == "stix"
+			if !asSTIX {
+				if o.Parse.Format, err = list.ParseFormat(format); err != nil {
+					return err
+				}
 			}
 			a, err := e.open(cmd.Context())
 			if err != nil {
@@ -79,16 +84,29 @@ Bad lines are counted and reported with their line numbers; the rest is imported
 			defer a.Close()
 			im := a.importer()
 			im.Logger = nil // the summary says it all
-			var sums []ingest.Summary
+			var sums []any
 			failed := false
+			stdin := bufio.NewReader(e.stdin)
 			for _, f := range files {
 				opts := o
 				if opts.Source == "" {
 					opts.Source = "import"
 				}
+				if asSTIX || (o.Parse.Format == list.Auto && (f == "-" && sniffSTIXReader(stdin) || f != "-" && sniffSTIX(f))) {
+					var r io.Reader
+					if f == "-" {
+						r = stdin
+					}
+					s, ok := e.importSTIX(cmd.Context(), a, f, r, opts)
+					sums, failed = append(sums, s), failed || !ok
+					if !asJSON {
+						printSTIXSummary(e.stdout, e.stderr, s, showRejects)
+					}
+					continue
+				}
 				var s ingest.Summary
 				if f == "-" {
-					s, err = im.Reader(cmd.Context(), e.stdin, opts)
+					s, err = im.Reader(cmd.Context(), stdin, opts)
 					s.File = "-"
 				} else {
 					var bar *progress
@@ -125,7 +143,7 @@ Bad lines are counted and reported with their line numbers; the rest is imported
 	f.StringVar(&reliability, "reliability", "", "the source's Admiralty reliability, A (reliable) to F (cannot be judged); a new source without it is F")
 	f.IntVar(&o.Confidence, "confidence", 0, "confidence 1..100 of records that carry none (default: the source's, 50 for a new source)")
 	f.StringVar(&tlp, "tlp", "", "TLP of the reports: clear, green, amber, amber+strict, red (default: the source's, amber for a new source)")
-	f.StringVar(&format, "format", "auto", "auto, text, csv, json, ndjson or freetext")
+	f.StringVar(&format, "format", "auto", "auto, text, csv, json, ndjson, freetext or stix (a STIX 2.0/2.1 bundle or TAXII envelope; auto detects it)")
 	f.StringVar(&typ, "type", "", "force every value to this observable type (ipv4, domain, url, sha256, ...)")
 	f.StringVar(&o.Parse.Column, "column", "", "CSV column (name or 1-based number) or JSON field path holding the value")
 	f.StringSliceVar(&o.Tags, "tag", nil, "tag added to every report (repeatable)")

@@ -125,20 +125,7 @@ func (im *Importer) EnsureSource(ctx context.Context, o Options) (intel.Source, 
 // Classifier returns the function that names the warninglists an observable is on, for
 // store.IngestOptions.Classify; nil without warninglists.
 func (im *Importer) Classifier() func(intel.Observable) []string {
-	if im.Warninglists == nil {
-		return nil
-	}
-	return func(ob intel.Observable) []string {
-		hits := im.Warninglists.Match(ob)
-		if len(hits) == 0 {
-			return nil
-		}
-		names := make([]string, 0, len(hits))
-		for _, h := range hits {
-			names = append(names, h.List)
-		}
-		return names
-	}
+	return im.Warninglists.Classifier()
 }
 
 // File imports one file; progress, when not nil, is told the bytes read so far.

@@ -755,3 +755,22 @@ func urlHost(u string) (i, j int) {
 	}
 	return i, j
 }
+
+// Classifier returns a function naming the warninglists an observable is on, for
+// store.IngestOptions.Classify; nil for a nil set.
+func (s *WarninglistSet) Classifier() func(intel.Observable) []string {
+	if s == nil {
+		return nil
+	}
+	return func(ob intel.Observable) []string {
+		hits := s.Match(ob)
+		if len(hits) == 0 {
+			return nil
+		}
+		names := make([]string, 0, len(hits))
+		for _, h := range hits {
+			names = append(names, h.List)
+		}
+		return names
+	}
+}

@@ -1,12 +1,24 @@
 // Package stix maps STIX 2.0 and 2.1 objects to omen's model and back: import of bundles and
 // TAXII envelopes into the store, and export of indicators and entities as STIX 2.1 bundles.
+//
+// On import every object is kept verbatim in the STIX object store, and mapped:
+//
+//   - indicators whose pattern reduces to observables (package pattern) become one report per
+//     observable; their relationships (indicates → malware, ...) are also recorded from each
+//     observable ("ipv4:198.51.100.1"), so that a lookup shows the malware, actor or campaign.
+//     Other indicators (non-STIX pattern types, patterns that do not reduce) become entities of
+//     type "indicator" holding the pattern;
+//   - SDOs, and custom objects that look like SDOs (they have a created timestamp), become
+//     entities of their STIX type, with the ATT&CK attributes package attack reads;
+//   - relationships become relationships; sightings become "sighted" relationships from where
+//     they were sighted to what was sighted; observed-data, SCOs and marking definitions are kept
+//     verbatim only (TLP marking definitions also set the TLP of the objects they mark);
+//   - versions are resolved by modified: an older version is kept verbatim but not applied;
+//     revoked indicators expire, revoked entities are flagged revoked=true, and revoked
+//     relationships have their ends rewritten to "revoked:<ref>" so that they no longer link.
 package stix
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
-	"io"
 	"log/slog"
 	"time"
 
@@ -36,6 +48,12 @@ type Options struct {
 	Confidence int
 	// TLP is used for objects without a TLP marking.
 	TLP intel.TLP
+	// KeepDates keeps the indicators' dates as they are. By default a report's last-seen is at
+	// least the import time: a feed that carries an indicator asserts it now, and decay counts
+	// from there (as for list imports).
+	KeepDates bool
+	// MaxErrors is how many error lines Counts keeps (all are counted); 0 means 100.
+	MaxErrors int
 }
 
 // Counts says what an import did. Objects = Stored + Unchanged + Rejected.
@@ -53,22 +71,9 @@ type Counts struct {
 	Relationships int            `json:"relationships"`    // relationships stored
 	Sightings     int            `json:"sightings"`        // sighting objects
 	Revoked       int            `json:"revoked"`          // revoked objects (they stop matching)
+	Outdated      int            `json:"outdated"`         // versions older than the one held: kept, not applied
+	Linked        int            `json:"linked"`           // observable→entity links derived from indicator relationships
+	Observed      int            `json:"observed"`         // SCOs held or referenced by observed-data objects
+	Custom        int            `json:"custom"`           // objects of types STIX does not define (kept verbatim)
 	Errors        []string       `json:"errors,omitempty"` // one line per rejected object, with its position
-}
-
-// Bundle imports a STIX bundle (2.0 or 2.1) or a TAXII envelope ({"objects": [...]}) read from r.
-func (im *Importer) Bundle(ctx context.Context, r io.Reader, o Options) (Counts, error) {
-	var env struct {
-		Objects []json.RawMessage `json:"objects"`
-	}
-	if err := json.NewDecoder(r).Decode(&env); err != nil {
-		return Counts{}, err
-	}
-	return im.Objects(ctx, env.Objects, o)
-}
-
-// Objects imports STIX objects. A rejected object is counted and the rest go on; an error is
-// returned only when the store fails or ctx ends.
-func (im *Importer) Objects(ctx context.Context, objs []json.RawMessage, o Options) (Counts, error) {
-	return Counts{}, errors.New("stix: import not implemented yet")
 }

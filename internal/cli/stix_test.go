@@ -1,0 +1,83 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const stixBundle = `{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[
+ {"type":"indicator","spec_version":"2.1","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2026-01-01T00:00:00.000Z",
+  "modified":"2026-01-01T00:00:00.000Z","pattern":"[ipv4-addr:value = '203.0.113.7']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"},
+ {"type":"malware","spec_version":"2.1","id":"malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b","created":"2026-01-01T00:00:00.000Z",
+  "modified":"2026-01-01T00:00:00.000Z","name":"Emotet","is_family":true},
+ {"type":"relationship","spec_version":"2.1","id":"relationship--44298a74-ba52-4f0c-87a3-1824e67d7fad","created":"2026-01-01T00:00:00.000Z",
+  "modified":"2026-01-01T00:00:00.000Z","relationship_type":"indicates","source_ref":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+  "target_ref":"malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b"},
+ {"type":"malware","id":"malware--b0c5e7e2-1d5b-4a1e-9f4b-2a7d1f0e3c55","created":"not a time"}
+]}`
+
+func TestImportSTIX(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "omen-data")
+	file := filepath.Join(t.TempDir(), "bundle.json")
+	if err := os.WriteFile(file, []byte(stixBundle), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Detected by content, without --format.
+	code, out, errs := omen(t, "", "--data", data, "import", "--source", "vendor", file)
+	if code != 0 {
+		t.Fatalf("import: exit %d: %s %s", code, out, errs)
+	}
+	for _, want := range []string{"4 objects", "3 stored", "1 rejected", "1 indicators: 1 reduced to 1 observables", "1 observable links", "format stix"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary %q lacks %q", out, want)
+		}
+	}
+	if !strings.Contains(errs, `object 3 (malware--b0c5e7e2-1d5b-4a1e-9f4b-2a7d1f0e3c55): invalid created timestamp "not a time"`) {
+		t.Errorf("stderr %q lacks the rejected object", errs)
+	}
+	r := lookupJSON(t, data, "203.0.113.7")
+	if len(r.Matches) != 1 || r.Matches[0].Indicator.Sources[0].Name != "vendor" {
+		t.Fatalf("lookup: %+v", r)
+	}
+	found := false
+	for _, en := range r.Matches[0].Indicator.Entities {
+		found = found || en.Name == "Emotet"
+	}
+	if !found {
+		t.Errorf("lookup does not link Emotet: %+v", r.Matches[0].Indicator.Entities)
+	}
+	// --format stix and --json, from standard input: the same version again is unchanged.
+	code, out, errs = omen(t, stixBundle, "--data", data, "import", "--format", "stix", "--json", "--source", "vendor", "-")
+	if code != 0 {
+		t.Fatalf("import --json: exit %d: %s", code, errs)
+	}
+	var res struct {
+		Imports []struct {
+			Format string `json:"format"`
+			Counts struct {
+				Objects   int            `json:"objects"`
+				Unchanged int            `json:"unchanged"`
+				ByType    map[string]int `json:"by_type"`
+			} `json:"counts"`
+		} `json:"imports"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Imports) != 1 {
+		t.Fatalf("--json output %q: %v", out, err)
+	}
+	if c := res.Imports[0].Counts; res.Imports[0].Format != "stix" || c.Objects != 4 || c.Unchanged != 3 || c.ByType["malware"] != 2 {
+		t.Errorf("--json counts %+v", res.Imports[0])
+	}
+	// Nothing importable: non-zero exit.
+	code, _, _ = omen(t, `{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","objects":[{"type":"x"}]}`,
+		"--data", data, "import", "--format", "stix", "-")
+	if code == 0 {
+		t.Error("a bundle of only bad objects exits 0")
+	}
+	code, _, _ = omen(t, "not json", "--data", data, "import", "--format", "stix", "-")
+	if code == 0 {
+		t.Error("not JSON with --format stix exits 0")
+	}
+}
