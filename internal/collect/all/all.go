@@ -8,4 +8,5 @@ import (
 	_ "github.com/omen-tip/omen/internal/collect/listfeed" // kind list
 	_ "github.com/omen-tip/omen/internal/collect/misp"     // kind misp
 	_ "github.com/omen-tip/omen/internal/collect/otx"      // kind otx
+	_ "github.com/omen-tip/omen/internal/collect/taxii"    // kind taxii
 )

@@ -133,7 +133,7 @@ func (c *Client) UserAgent() string { return c.opts.UserAgent }
 func (c *Client) Fetch(ctx context.Context, req collect.FetchRequest) (*collect.Download, error) {
 	u, err := url.Parse(req.URL)
 	if err != nil {
-		return nil, fmt.Errorf("fetching %s: invalid URL", redactString(req.URL))
+		return nil, fmt.Errorf("fetching %s: invalid URL", RedactURL(req.URL))
 	}
 	shown := redact(u)
 	limit := c.opts.MaxBytes
@@ -383,8 +383,9 @@ func redact(u *url.URL) string {
 	return r.String()
 }
 
-// redactString cuts an unparsable URL at its query or fragment.
-func redactString(s string) string {
+// RedactURL returns a URL for logs and errors, parsable or not: cut at its query or fragment
+// (API keys travel in queries), without user info.
+func RedactURL(s string) string {
 	if i := strings.IndexAny(s, "?#"); i >= 0 {
 		s = s[:i]
 	}
