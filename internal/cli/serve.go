@@ -70,7 +70,7 @@ no network access.`,
 			srv := api.New(api.Deps{Store: a.store, Lookup: a.lookup, Logger: a.log, Version: Version})
 			if a.cfg.TAXII.On() {
 				tx, err := taxii.New(taxii.Options{Config: a.cfg.TAXII, Store: a.store, Authenticate: srv.Authenticate,
-					Logger: a.log.With("component", "taxii")})
+					OnAdded: a.taxiiInbox(), Logger: a.log.With("component", "taxii")})
 				if err != nil {
 					return err
 				}

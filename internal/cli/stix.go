@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/omen-tip/omen/internal/bench"
 	"github.com/omen-tip/omen/internal/ingest"
+	"github.com/omen-tip/omen/internal/intel"
 	"github.com/omen-tip/omen/internal/stix"
 )
 
@@ -175,4 +177,25 @@ func (e *env) benchSTIXCmd() *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().StringVar(&dir, "dir", "", "folder for the temporary files (default the system temp folder)")
 	return c
+}
+
+// taxiiInbox returns the hook that imports the objects POSTed to a writable TAXII collection into
+// omen's intelligence, as reports and entities of the source "taxii-<collection>" (graded F,
+// cannot be judged, until an analyst grades it; unmarked objects taken as TLP:AMBER).
+func (a *app) taxiiInbox() func(ctx context.Context, coll string, objs []json.RawMessage) error {
+	return func(ctx context.Context, coll string, objs []json.RawMessage) error {
+		amber := intel.TLPAmber
+		src, err := a.importer().EnsureSource(ctx, ingest.Options{Source: "taxii-" + coll, Kind: "taxii-inbox", TLP: &amber})
+		if err != nil {
+			return err
+		}
+		im := &stix.Importer{Store: a.store, Warninglists: a.lists, Logger: a.log}
+		c, err := im.Objects(ctx, objs, stix.Options{Source: src.Name, Collection: coll, Confidence: src.Confidence, TLP: src.TLP})
+		if err != nil {
+			return err
+		}
+		a.log.Info("taxii objects imported", "collection", coll, "source", src.Name, "objects", c.Objects,
+			"indicators", c.Indicators, "observables", c.Observables, "entities", c.Entities, "rejected", c.Rejected)
+		return nil
+	}
 }
