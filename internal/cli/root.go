@@ -22,6 +22,7 @@ import (
 	"github.com/omen-tip/omen/internal/ingest"
 	"github.com/omen-tip/omen/internal/lookup"
 	"github.com/omen-tip/omen/internal/match"
+	"github.com/omen-tip/omen/internal/risk"
 	"github.com/omen-tip/omen/internal/store/sqlite"
 )
 
@@ -99,6 +100,7 @@ type app struct {
 	log    *slog.Logger
 	store  *sqlite.DB
 	lists  *match.WarninglistSet
+	model  risk.Model
 	lookup *lookup.Service
 }
 
@@ -137,7 +139,7 @@ func (e *env) open(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the store in %s: %w", e.dataDir, err)
 	}
-	return &app{cfg: cfg, log: log, store: st, lists: lists, lookup: lookup.New(st, lists, model)}, nil
+	return &app{cfg: cfg, log: log, store: st, lists: lists, model: model, lookup: lookup.New(st, lists, model)}, nil
 }
 
 func (a *app) Close() error { return a.store.Close() }

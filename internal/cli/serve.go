@@ -16,6 +16,7 @@ import (
 	"github.com/omen-tip/omen/internal/collect"
 	"github.com/omen-tip/omen/internal/demo"
 	"github.com/omen-tip/omen/internal/intel"
+	"github.com/omen-tip/omen/internal/stix"
 	"github.com/omen-tip/omen/internal/taxii"
 )
 
@@ -95,6 +96,14 @@ no network access.`,
 					sched.Run(cctx)
 				}
 			}()
+			publishing := make(chan struct{})
+			go func() {
+				defer close(publishing)
+				if a.cfg.TAXII.On() {
+					a.publish(cctx, publishEvery)
+				}
+			}()
+			defer func() { stopCollect(); <-publishing }()
 			select {
 			case err := <-errc:
 				stopCollect()
@@ -116,6 +125,28 @@ no network access.`,
 	c.Flags().BoolVar(&runDemo, "demo", false, "load the bundled demo data first")
 	c.Flags().BoolVar(&doCollect, "collect", true, "run the configured feeds on their schedules (without a config: the real public feeds)")
 	return c
+}
+
+// publishEvery is how often serve brings the STIX pool, which TAXII serves, up to date with
+// omen's indicators.
+const publishEvery = 10 * time.Minute
+
+// publish keeps the STIX pool in step with omen's indicators until ctx ends: at once, then every
+// interval.
+func (a *app) publish(ctx context.Context, every time.Duration) {
+	p := &stix.Publisher{Store: a.store, Model: a.model, Logger: a.log.With("component", "stix-publisher")}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := p.Run(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("publishing indicators to the STIX pool", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // initialKey creates the first admin key when the store has none, prints it once and writes it to
