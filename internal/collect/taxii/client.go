@@ -158,6 +158,11 @@ func (w *walk) pageURL() (string, error) {
 	if q.Get("limit") == "" {
 		q.Set("limit", strconv.Itoa(w.c.pageSize()))
 	}
+	// Every version, not the TAXII default of the last one only: a version superseded between two
+	// polls is still history the importer resolves by modified. The configured URL may say otherwise.
+	if !q.Has("match[version]") {
+		q.Set("match[version]", "all")
+	}
 	if w.addedAfter != "" {
 		q.Set("added_after", w.addedAfter)
 	}

@@ -200,7 +200,7 @@ func TestCollectPages(t *testing.T) {
 	if len(reqs) != 3 {
 		t.Fatalf("%d requests, want 3: %+v", len(reqs), reqs)
 	}
-	if reqs[0].query != "limit=3" {
+	if reqs[0].query != "limit=3&match%5Bversion%5D=all" { // every version, not the last only
 		t.Errorf("first query = %q", reqs[0].query)
 	}
 	for i, want := range []string{"", "tok-3", "tok-6"} {
