@@ -113,6 +113,9 @@ func printSTIXSummary(out, errw io.Writer, s stixSummary, show int) {
 	if c.Revoked > 0 || c.Outdated > 0 || c.Custom > 0 {
 		fmt.Fprintf(out, "; %d revoked, %d older versions kept only, %d custom objects", c.Revoked, c.Outdated, c.Custom)
 	}
+	if c.InvalidValues > 0 {
+		fmt.Fprintf(out, "; %d pattern values left out (not valid observables)", c.InvalidValues)
+	}
 	fmt.Fprintln(out)
 	for i, msg := range c.Errors {
 		if i >= show {

@@ -90,6 +90,29 @@ func TestImportLinksObservablesToEntities(t *testing.T) {
 	if r := lookupOne(t, e2, "203.0.113.7", intel.TLPRed); !hasEntity(r.Matches, "Emotet") {
 		t.Errorf("relationship imported after its indicator: not linked: %+v", r)
 	}
+	// And before it: the indicator's import links the stored relationship, as does a new version
+	// of the indicator with a new pattern.
+	e3 := newEnv(t)
+	e3.importBytes(t, bundle(malware("2025-01-01T00:00:00.000Z", "Emotet", ""), indicates), stix.Options{})
+	e3.importBytes(t, bundle(indicator("2026-01-01T00:00:00.000Z", "[ipv4-addr:value = '203.0.113.7']", "")), stix.Options{})
+	e3.importBytes(t, bundle(indicator("2026-02-01T00:00:00.000Z", "[ipv4-addr:value = '203.0.113.8']", "")), stix.Options{})
+	for _, v := range []string{"203.0.113.7", "203.0.113.8"} {
+		if r := lookupOne(t, e3, v, intel.TLPRed); !hasEntity(r.Matches, "Emotet") {
+			t.Errorf("%s: relationship imported before its indicator: not linked: %+v", v, r)
+		}
+	}
+}
+
+// A pattern value that is no observable is left out and said so; the pattern's other values count.
+func TestImportInvalidPatternValue(t *testing.T) {
+	e := newEnv(t)
+	// As in the OASIS poisonivy.json example: a domain with a space in it.
+	c := e.importBytes(t, bundle(indicator("2026-01-01T00:00:00.000Z",
+		"[domain-name:value = 'domain autuo.xicp.net' OR ipv4-addr:value = '60.10.1.115']", "")), stix.Options{})
+	if c.Reducible != 1 || c.Observables != 1 || c.InvalidValues != 1 || c.Rejected != 0 ||
+		len(c.Errors) != 1 || !strings.Contains(c.Errors[0], "autuo.xicp.net") {
+		t.Fatalf("counts %+v", c)
+	}
 }
 
 // An older version never overwrites a newer one; the older version is still kept verbatim.

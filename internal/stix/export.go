@@ -77,9 +77,14 @@ type exporter struct {
 	pending   []intel.Relationship // relationships whose other end may be written later
 }
 
+// identityObject is omen's identity, the creator its exports and published objects name.
+func identityObject() map[string]any {
+	return map[string]any{"type": "identity", "spec_version": "2.1", "id": OmenIdentity,
+		"created": omenIdentityCreated, "modified": omenIdentityCreated, "name": "omen", "identity_class": "system"}
+}
+
 func (ex *exporter) run(ctx context.Context, sel Selection) error {
-	if err := ex.write(map[string]any{"type": "identity", "spec_version": "2.1", "id": OmenIdentity,
-		"created": omenIdentityCreated, "modified": omenIdentityCreated, "name": "omen", "identity_class": "system"}); err != nil {
+	if err := ex.write(identityObject()); err != nil {
 		return err
 	}
 	ents, err := ex.selectEntities(ctx, sel)

@@ -90,6 +90,11 @@ func (m *memStore) PutRelationships(_ context.Context, rs []intel.Relationship) 
 	return nil
 }
 
+// RelationshipsFrom finds none: the fuzzer imports one input into an empty store.
+func (m *memStore) RelationshipsFrom(context.Context, []string) ([]intel.Relationship, error) {
+	return nil, nil
+}
+
 // memIngester checks what the real ingester would refuse and counts the rest.
 type memIngester struct{ n int }
 

@@ -75,6 +75,9 @@ type run struct {
 	// indicatorRels are the relationships whose source is an indicator: at the end they are also
 	// recorded from each of the indicator's observables.
 	indicatorRels []intel.Relationship
+	// indicatorIDs are the reducible indicators of this import: relationships stored by an earlier
+	// import from them are linked from their observables too.
+	indicatorIDs []string
 }
 
 // pending is one object read and not yet applied.

@@ -67,6 +67,7 @@ type Counts struct {
 	Reducible     int            `json:"reducible"`        // indicators whose pattern reduced to observables
 	PatternOnly   int            `json:"pattern_only"`     // indicators kept as patterns only
 	Observables   int            `json:"observables"`      // reports written (one per observable)
+	InvalidValues int            `json:"invalid_values"`   // pattern values that are not valid observables, left out (see Errors)
 	Entities      int            `json:"entities"`         // SDOs stored as entities
 	Relationships int            `json:"relationships"`    // relationships stored
 	Sightings     int            `json:"sightings"`        // sighting objects

@@ -20,16 +20,23 @@ const IndicatorEntity intel.EntityType = "indicator"
 // reduce returns the observables a STIX pattern stands for, or why it has none. Patterns of
 // another pattern_type (pcre, sigma, snort, suricata, yara, ...) are not parsed.
 func reduce(patternType, p string) ([]intel.Observable, string) {
+	obs, _, why := reduceAll(patternType, p)
+	return obs, why
+}
+
+// reduceAll is [reduce] that also returns the values of the pattern that are not valid
+// observables (they are left out, and the rest of the pattern still counts).
+func reduceAll(patternType, p string) ([]intel.Observable, []string, string) {
 	if patternType != "" && patternType != "stix" {
-		return nil, "pattern_type " + patternType
+		return nil, nil, "pattern_type " + patternType
 	}
 	pt, err := pattern.Parse(p)
 	if err != nil {
-		return nil, fmt.Sprintf("invalid pattern: %v", err)
+		return nil, nil, fmt.Sprintf("invalid pattern: %v", err)
 	}
 	red := pt.Reduce()
 	if !red.Reducible {
-		return nil, red.Reason
+		return nil, red.Invalid, red.Reason
 	}
 	obs := make([]intel.Observable, 0, len(red.Atoms))
 	for _, a := range red.Atoms {
@@ -38,9 +45,9 @@ func reduce(patternType, p string) ([]intel.Observable, string) {
 		}
 	}
 	if len(obs) == 0 {
-		return nil, "no observable in the pattern"
+		return nil, red.Invalid, "no observable in the pattern"
 	}
-	return obs, ""
+	return obs, red.Invalid, ""
 }
 
 // applyIndicator writes one report per observable of a reducible indicator, or, for one kept as a
@@ -55,7 +62,11 @@ func (ru *run) applyIndicator(ctx context.Context, it item, held store.STIXObjec
 			pat, pt = h.Pattern, h.PatternType
 		}
 	}
-	obs, why := reduce(pt, pat)
+	obs, invalid, why := reduceAll(pt, pat)
+	for _, v := range invalid {
+		ru.counts.InvalidValues++
+		ru.errorf(it.index, o.ID, fmt.Errorf("pattern value left out: %s", v))
+	}
 	if len(obs) == 0 {
 		ru.counts.PatternOnly++
 		ru.log.Debug("indicator kept as a pattern only", "id", o.ID, "reason", why)
@@ -63,6 +74,7 @@ func (ru *run) applyIndicator(ctx context.Context, it item, held store.STIXObjec
 		return e, err
 	}
 	ru.counts.Reducible++
+	ru.indicatorIDs = append(ru.indicatorIDs, o.ID)
 	base := ru.report(it)
 	for _, ob := range obs {
 		r := base

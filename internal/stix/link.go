@@ -8,14 +8,20 @@ import (
 	"github.com/omen-tip/omen/internal/store"
 )
 
-// linkIndicators records every relationship of this import whose source is an indicator also from
-// each observable of that indicator ("ipv4:198.51.100.1" indicates malware--...), so that a lookup
-// of the observable finds the malware, actor or campaign. The indicators are read back from the
-// store (the latest version held), whether they came with this import or an earlier one.
+// linkIndicators records every relationship whose source is an indicator also from each
+// observable of that indicator ("ipv4:198.51.100.1" indicates malware--...), so that a lookup of
+// the observable finds the malware, actor or campaign: the relationships of this import, and those
+// an earlier import stored from this import's indicators (a bundle split in two, or a new version
+// of an indicator with a new pattern). The indicators are read back from the store (the latest
+// version held), whether they came with this import or an earlier one.
 func (ru *run) linkIndicators(ctx context.Context) error {
 	byInd := map[string][]intel.Relationship{}
 	var ids []string
-	for _, r := range ru.indicatorRels {
+	stored, err := ru.storedIndicatorRels(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range append(ru.indicatorRels, stored...) {
 		src := r.SourceRef
 		if r.SourceRef != "" && !isType(src, "indicator") { // revoked: "revoked:indicator--..."
 			src = src[len("revoked:"):]
@@ -25,7 +31,7 @@ func (ru *run) linkIndicators(ctx context.Context) error {
 		}
 		byInd[src] = append(byInd[src], r)
 	}
-	ru.indicatorRels = nil
+	ru.indicatorRels, ru.indicatorIDs = nil, nil
 	for len(ids) > 0 {
 		n := min(len(ids), BatchSize)
 		if err := ru.linkBatch(ctx, ids[:n], byInd); err != nil {
@@ -68,4 +74,28 @@ func (ru *run) linkBatch(ctx context.Context, ids []string, byInd map[string][]i
 	}
 	ru.counts.Linked += len(links)
 	return nil
+}
+
+// storedIndicatorRels returns the stored relationships from this import's indicators that this
+// import did not bring.
+func (ru *run) storedIndicatorRels(ctx context.Context) ([]intel.Relationship, error) {
+	mine := make(map[string]bool, len(ru.indicatorRels))
+	for _, r := range ru.indicatorRels {
+		mine[r.ID] = true
+	}
+	var out []intel.Relationship
+	for ids := ru.indicatorIDs; len(ids) > 0; {
+		n := min(len(ids), BatchSize)
+		rels, err := ru.st.RelationshipsFrom(ctx, ids[:n])
+		if err != nil {
+			return nil, fmt.Errorf("stix import: reading relationships of indicators: %w", err)
+		}
+		for _, r := range rels {
+			if !mine[r.ID] {
+				out = append(out, r)
+			}
+		}
+		ids = ids[n:]
+	}
+	return out, nil
 }

@@ -61,6 +61,9 @@ func (p *Publisher) Run(ctx context.Context) (PublishStats, error) {
 	start := time.Now()
 	var st PublishStats
 	if p.last == nil {
+		if err := p.putReferenced(ctx); err != nil {
+			return st, err
+		}
 		last, err := p.load(ctx)
 		if err != nil {
 			return st, err
@@ -219,4 +222,31 @@ func (p *Publisher) load(ctx context.Context) (map[string]published, error) {
 		}
 		q.Next = page.Next
 	}
+}
+
+// putReferenced puts the objects every published indicator refers to in the pool, so that a TAXII
+// client can resolve them: omen's identity and the TLP 2.0 marking definitions. The store keeps
+// one version of each.
+func (p *Publisher) putReferenced(ctx context.Context) error {
+	objs := []map[string]any{identityObject()}
+	for t := intel.TLPClear; t <= intel.TLPRed; t++ {
+		objs = append(objs, tlpMarkingObject(t))
+	}
+	batch := make([]store.STIXObject, 0, len(objs))
+	for _, o := range objs {
+		raw, err := json.Marshal(o)
+		if err != nil {
+			return err
+		}
+		m, err := ObjectMeta(raw)
+		if err != nil {
+			return fmt.Errorf("stix publish: %s: %w", o["id"], err)
+		}
+		m.Collection = store.STIXPool
+		batch = append(batch, m)
+	}
+	if _, err := p.Store.PutSTIXObjects(ctx, batch); err != nil {
+		return fmt.Errorf("stix publish: storing omen's identity and markings: %w", err)
+	}
+	return nil
 }

@@ -92,6 +92,12 @@ func TestPublisher(t *testing.T) {
 
 	p := newPublisher()
 	run(p, stix.PublishStats{Indicators: 3, Published: 2, Skipped: 1})
+	// What the objects refer to is there too, for a TAXII client to resolve.
+	refs, err := e.st.STIXObjects(ctx, store.STIXQuery{Collection: store.STIXPool, MaxTLP: intel.TLPRed,
+		IDs: []string{stix.OmenIdentity, stix.TLPMarkingID(intel.TLPGreen)}})
+	if err != nil || len(refs.Objects) != 2 {
+		t.Errorf("identity and marking in the pool: %d objects, %v", len(refs.Objects), err)
+	}
 	pool := poolIndicators(t, e)
 	if len(pool) != 2 {
 		t.Fatalf("%d published indicators, want 2: %v", len(pool), pool)

@@ -62,6 +62,8 @@ type Store interface {
 	PutRelationships(ctx context.Context, rs []intel.Relationship) error      // upsert by ID
 	// Relationships returns the relationships with ref on either side, ordered by ID.
 	Relationships(ctx context.Context, ref string) ([]intel.Relationship, error)
+	// RelationshipsFrom returns the relationships whose SourceRef is one of refs, ordered by ID.
+	RelationshipsFrom(ctx context.Context, refs []string) ([]intel.Relationship, error)
 
 	// AddSighting merges s into the sighting of the same observable and Where (count added, first/last
 	// seen widened, verdict and note replaced when s has one) and returns the result. A Count below 1

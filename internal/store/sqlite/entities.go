@@ -242,6 +242,23 @@ func (db *DB) Relationships(ctx context.Context, ref string) ([]intel.Relationsh
 	return out, nil
 }
 
+// RelationshipsFrom implements [store.Store].
+func (db *DB) RelationshipsFrom(ctx context.Context, refs []string) ([]intel.Relationship, error) {
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(refs)
+	if err != nil {
+		return nil, err
+	}
+	out, err := queryAll(ctx, db.r, scanRelationship, `SELECT `+relationshipColumns+` FROM relationships
+		WHERE source_ref IN (SELECT value FROM json_each(?1)) ORDER BY id`, string(b))
+	if err != nil {
+		return nil, fmt.Errorf("listing relationships from %d objects: %w", len(refs), err)
+	}
+	return out, nil
+}
+
 func scanRelationship(sc scanner) (intel.Relationship, error) {
 	var r intel.Relationship
 	var tlp, created, modified int64

@@ -1214,6 +1214,20 @@ func testRelationships(t *testing.T, s store.Store) {
 	if got := ids("nothing"); len(got) != 0 {
 		t.Errorf("Relationships(nothing) = %q", got)
 	}
+	from, err := s.RelationshipsFrom(ctx, []string{"intrusion-set--1", "ipv4:192.0.2.1", "malware--x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromIDs []string
+	for _, r := range from {
+		fromIDs = append(fromIDs, r.ID)
+	}
+	if !slices.Equal(fromIDs, []string{"relationship--a", "relationship--b", "relationship--d"}) {
+		t.Errorf("RelationshipsFrom = %q, want the three whose source is named", fromIDs)
+	}
+	if from, err := s.RelationshipsFrom(ctx, nil); err != nil || len(from) != 0 {
+		t.Errorf("RelationshipsFrom(nil) = %v, %v", from, err)
+	}
 	list, _ := s.Relationships(ctx, "tool--1")
 	if len(list) != 1 || list[0].Type != "uses" || list[0].SourceRef != "intrusion-set--1" {
 		t.Errorf("Relationships(tool--1) = %+v", list)
