@@ -17,10 +17,12 @@ import (
 // The STIX object store (migration 5). Versions are rows of stix_objects keyed by (collection, id,
 // modified); pages are read in date_added order through the (collection, date_added) index, and
 // the version filters look up an object's other versions through the primary key. See
-// stix_query.go for the SQL.
+// stix_query.go for the SQL of the reads and stix_put.go for the bulk writes.
 
-// PutSTIXObjects implements [store.STIXStore]. All versions are written in one transaction; an
-// invalid version (no collection, id or type, no JSON, a TLP out of range) fails the whole call.
+// PutSTIXObjects implements [store.STIXStore]. All versions are written in one transaction (a
+// second one when the optimistic first finds a version held, see stix_put.go, after rolling the
+// first back); an invalid version (no collection, id or type, no JSON, a TLP out of range) fails
+// the whole call.
 func (db *DB) PutSTIXObjects(ctx context.Context, objs []store.STIXObject) (int, error) {
 	for i, o := range objs {
 		if err := checkSTIXObject(o); err != nil {
@@ -30,12 +32,22 @@ func (db *DB) PutSTIXObjects(ctx context.Context, objs []store.STIXObject) (int,
 	if len(objs) == 0 {
 		return 0, nil
 	}
-	added := 0
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		added, err = putSTIXObjects(ctx, tx, objs, db.now().UnixMicro())
-		return err
-	})
+	vs := distinctSTIXVersions(objs)
+	now := db.now().UnixMicro()
+	put := func(optimistic bool) (int, error) {
+		added := 0
+		err := db.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			added, err = putSTIXVersions(ctx, tx, vs, now, optimistic)
+			return err
+		})
+		return added, err
+	}
+	added, err := put(true)
+	if errors.Is(err, errSTIXHeld) {
+		// A version was held after all: the transaction is rolled back; look them up first.
+		added, err = put(false)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("storing STIX objects: %w", err)
 	}
@@ -57,42 +69,6 @@ func checkSTIXObject(o store.STIXObject) error {
 		return fmt.Errorf("invalid TLP %d", o.TLP)
 	}
 	return nil
-}
-
-// putSTIXObjects inserts the versions not held yet, giving each a date_added of max(now, last+1)
-// in microseconds, and records the last one handed out in stix_clock.
-func putSTIXObjects(ctx context.Context, tx *sql.Tx, objs []store.STIXObject, now int64) (int, error) {
-	var last int64
-	if err := tx.QueryRowContext(ctx, "SELECT date_added FROM stix_clock WHERE one = 1").Scan(&last); err != nil {
-		return 0, fmt.Errorf("reading the date_added clock: %w", err)
-	}
-	st, err := tx.PrepareContext(ctx, `INSERT INTO stix_objects
-		(collection, id, modified, type, spec_version, created, revoked, tlp, confidence, date_added, raw)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (collection, id, modified) DO NOTHING`)
-	if err != nil {
-		return 0, err
-	}
-	defer st.Close()
-	added := 0
-	for _, o := range objs {
-		da := max(now, last+1)
-		res, err := st.ExecContext(ctx, o.Collection, o.ID, toNS(o.Modified), o.Type, o.SpecVersion,
-			toNS(o.Created), boolInt(o.Revoked), int64(o.TLP), int64(o.Confidence), da, o.Raw)
-		if err != nil {
-			return 0, fmt.Errorf("inserting %s: %w", o.ID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return 0, err
-		} else if n == 1 {
-			last = da
-			added++
-		}
-	}
-	if _, err := tx.ExecContext(ctx, "UPDATE stix_clock SET date_added = ? WHERE one = 1", last); err != nil {
-		return 0, fmt.Errorf("advancing the date_added clock: %w", err)
-	}
-	return added, nil
 }
 
 // STIXObjects implements [store.STIXStore]. A malformed Next or version timestamp is an error.
