@@ -184,36 +184,11 @@ func TestKeysAndVersion(t *testing.T) {
 // The README's run command: serve --demo on an empty data directory creates the admin key, and the
 // API answers a lookup of a Feodo Tracker address with its source and evidence.
 func TestServeDemo(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	data := filepath.Join(t.TempDir(), "omen-data")
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan int)
-	var errw syncBuffer
-	go func() {
-		done <- cli.Run(ctx, []string{"--data", data, "serve", "--demo", "--collect=false", "--listen", addr}, strings.NewReader(""), io.Discard, &errw)
-	}()
-	defer func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("serve exited %d: %s", code, errw.String())
-		}
-	}()
+	srv := startServe(t, "--data", data, "serve", "--demo", "--collect=false")
+	defer srv.stop()
+	addr, key, errw := srv.addr, srv.key, srv.log
 	keyFile := filepath.Join(data, "initial-admin-key")
-	var key string
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if b, err := os.ReadFile(keyFile); err == nil {
-			key = strings.TrimSpace(string(b))
-			if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
-				resp.Body.Close()
-				break
-			}
-		}
-	}
 	if key == "" {
 		t.Fatalf("no initial key: %s", errw.String())
 	}
@@ -240,6 +215,66 @@ func TestServeDemo(t *testing.T) {
 	if _, err := fs.Stat(demo.Files(), "SOURCES.md"); err != nil {
 		t.Errorf("demo data without SOURCES.md: %v", err)
 	}
+}
+
+// server is an `omen serve` started by [startServe].
+type server struct {
+	addr string      // host:port on 127.0.0.1
+	key  string      // the initial admin key, "" when the data directory had keys already
+	log  *syncBuffer // its standard error
+	stop func()      // ends it and checks its exit status; also run at cleanup
+}
+
+// startServe runs omen with args (which name the serve command) and --listen on a free 127.0.0.1
+// port, and waits until /healthz answers 200.
+func startServe(t *testing.T, args ...string) *server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &server{addr: ln.Addr().String(), log: &syncBuffer{}}
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Run(ctx, append(args, "--listen", srv.addr), strings.NewReader(""), io.Discard, srv.log)
+	}()
+	var once sync.Once
+	srv.stop = func() {
+		once.Do(func() {
+			cancel()
+			if code := <-done; code != 0 {
+				t.Errorf("serve exited %d: %s", code, srv.log.String())
+			}
+		})
+	}
+	t.Cleanup(srv.stop)
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		select {
+		case code := <-done:
+			done <- code
+			t.Fatalf("serve exited %d: %s", code, srv.log.String())
+		default:
+		}
+		if resp, err := http.Get("http://" + srv.addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve not healthy: %s", srv.log.String())
+		}
+	}
+	for i, a := range args {
+		if a == "--data" && i+1 < len(args) {
+			if b, err := os.ReadFile(filepath.Join(args[i+1], "initial-admin-key")); err == nil {
+				srv.key = strings.TrimSpace(string(b))
+			}
+		}
+	}
+	return srv
 }
 
 type syncBuffer struct {

@@ -1,55 +1,23 @@
 package cli_test
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
-	"github.com/omen-tip/omen/internal/cli"
 	"github.com/omen-tip/omen/internal/taxii"
 )
 
 // TestServeTAXII starts omen serve with the default configuration and reads the TAXII discovery
 // and the default API root's collections with the initial admin key.
 func TestServeTAXII(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	data := filepath.Join(t.TempDir(), "omen-data")
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan int)
-	var errw syncBuffer
-	go func() {
-		done <- cli.Run(ctx, []string{"--data", data, "serve", "--collect=false", "--listen", addr}, strings.NewReader(""), io.Discard, &errw)
-	}()
-	defer func() {
-		cancel()
-		if code := <-done; code != 0 {
-			t.Errorf("serve exited %d: %s", code, errw.String())
-		}
-	}()
-	var key string
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if b, err := os.ReadFile(filepath.Join(data, "initial-admin-key")); err == nil {
-			key = strings.TrimSpace(string(b))
-			if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
-				resp.Body.Close()
-				break
-			}
-		}
-	}
+	srv := startServe(t, "--data", data, "serve", "--collect=false")
+	defer srv.stop()
+	addr, key, ctx := srv.addr, srv.key, t.Context()
 	if key == "" {
-		t.Fatalf("no initial key: %s", errw.String())
+		t.Fatalf("no initial key: %s", srv.log.String())
 	}
 	get := func(path string) (int, map[string]any) {
 		t.Helper()

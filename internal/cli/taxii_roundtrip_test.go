@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -18,7 +17,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -334,47 +332,9 @@ func (n *rtNode) createKey(role, clearance string) string {
 // serve starts `omen serve --collect=false` on a free 127.0.0.1 port and waits for /healthz; stop
 // (also run at cleanup) ends it and checks its exit status.
 func (n *rtNode) serve() (addr string, stop func()) {
-	t := n.t
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr = ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	var errw syncBuffer
-	go func() {
-		done <- cli.Run(ctx, n.args("serve", "--collect=false", "--listen", addr), strings.NewReader(""), io.Discard, &errw)
-	}()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if code := <-done; code != 0 {
-				t.Errorf("serve exited %d: %s", code, errw.String())
-			}
-		})
-	}
-	t.Cleanup(stop)
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		select {
-		case code := <-done:
-			done <- code
-			t.Fatalf("serve exited %d: %s", code, errw.String())
-		default:
-		}
-		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return addr, stop
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve not healthy: %s", errw.String())
-		}
-	}
+	n.t.Helper()
+	srv := startServe(n.t, n.args("serve", "--collect=false")...)
+	return srv.addr, srv.stop
 }
 
 // lookupAll looks the values up with one `omen lookup --json` and returns the results in order.
