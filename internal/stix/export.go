@@ -32,6 +32,9 @@ type ExportCounts struct {
 	Relationships int `json:"relationships"`
 	Markings      int `json:"markings"`
 	Skipped       int `json:"skipped"` // indicators of types STIX has no observable for (ja3, cve)
+	// Withheld counts warninglisted indicators (known-benign infrastructure, such as public
+	// resolvers or CDNs): omen never exports them, whoever asks.
+	Withheld int `json:"withheld_warninglisted"`
 }
 
 // OmenIdentity is the id of the identity object omen's exports name as their creator.
@@ -194,6 +197,10 @@ func common(obj map[string]any, typ, id string, created, modified time.Time, tlp
 func (ex *exporter) indicator(ctx context.Context, in intel.Indicator) error {
 	in, ok := in.Visible(ex.clearance)
 	if !ok {
+		return nil
+	}
+	if len(in.Warninglists) > 0 {
+		ex.counts.Withheld++
 		return nil
 	}
 	scoType, props, pat, ok := scoOf(in.Observable)

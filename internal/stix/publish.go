@@ -41,6 +41,7 @@ type Publisher struct {
 type published struct {
 	hash              uint64
 	created, modified time.Time
+	revoked           bool
 }
 
 // PublishStats counts what a [Publisher.Run] did.
@@ -49,6 +50,8 @@ type PublishStats struct {
 	Published  int           `json:"published"`  // new versions written
 	Unchanged  int           `json:"unchanged"`  // indicators whose last version still holds
 	Skipped    int           `json:"skipped"`    // observables STIX has no pattern for (CVE, JA3)
+	Withheld   int           `json:"withheld"`   // warninglisted indicators, never published
+	Revoked    int           `json:"revoked"`    // published earlier, warninglisted since: revoked
 	Elapsed    time.Duration `json:"elapsed_ns"`
 }
 
@@ -98,6 +101,16 @@ func (p *Publisher) Run(ctx context.Context) (PublishStats, error) {
 			st.Skipped++
 			return nil
 		}
+		if len(in.Warninglists) > 0 {
+			// Known-benign infrastructure is never published; one published before it was
+			// warninglisted gets a last, revoked version so that consumers drop it.
+			st.Withheld++
+			if prev, seen := p.last[obj.id]; !seen || prev.revoked {
+				return nil
+			}
+			obj.props["revoked"] = true
+			st.Revoked++
+		}
 		b, err := json.Marshal(obj.props)
 		if err != nil {
 			return fmt.Errorf("stix publish: encoding %s: %w", obj.id, err)
@@ -126,9 +139,11 @@ func (p *Publisher) Run(ctx context.Context) (PublishStats, error) {
 		if err != nil {
 			return fmt.Errorf("stix publish: encoding %s: %w", obj.id, err)
 		}
+		revoked := obj.props["revoked"] == true
 		batch = append(batch, store.STIXObject{Collection: store.STIXPool, ID: obj.id, Type: "indicator",
-			SpecVersion: "2.1", Created: created, Modified: modified, TLP: obj.tlp, Confidence: obj.confidence, Raw: raw})
-		pending[obj.id] = published{hash: sum, created: created, modified: modified}
+			SpecVersion: "2.1", Created: created, Modified: modified, Revoked: revoked, TLP: obj.tlp,
+			Confidence: obj.confidence, Raw: raw})
+		pending[obj.id] = published{hash: sum, created: created, modified: modified, revoked: revoked}
 		if len(batch) >= BatchSize {
 			return flush()
 		}
@@ -140,7 +155,8 @@ func (p *Publisher) Run(ctx context.Context) (PublishStats, error) {
 	st.Elapsed = time.Since(start)
 	if p.Logger != nil && err == nil {
 		p.Logger.Info("stix pool published", "indicators", st.Indicators, "published", st.Published,
-			"unchanged", st.Unchanged, "skipped", st.Skipped, "elapsed", st.Elapsed.Round(time.Millisecond))
+			"unchanged", st.Unchanged, "skipped", st.Skipped, "withheld_warninglisted", st.Withheld,
+			"revoked", st.Revoked, "elapsed", st.Elapsed.Round(time.Millisecond))
 	}
 	return st, err
 }
@@ -214,7 +230,7 @@ func (p *Publisher) load(ctx context.Context) (map[string]published, error) {
 				continue
 			}
 			if h, err := strconv.ParseUint(m.Hash, 16, 64); err == nil {
-				last[o.ID] = published{hash: h, created: o.Created, modified: o.Modified}
+				last[o.ID] = published{hash: h, created: o.Created, modified: o.Modified, revoked: o.Revoked}
 			}
 		}
 		if !page.More {

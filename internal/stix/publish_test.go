@@ -158,3 +158,52 @@ func TestPublisher(t *testing.T) {
 		t.Fatalf("re-import: %+v %v", c, err)
 	}
 }
+
+// Warninglisted values are never published; one published before it was warninglisted is revoked.
+func TestPublisherWithholdsWarninglisted(t *testing.T) {
+	ctx := t.Context()
+	e := newEnv(t)
+	if _, err := e.st.PutSource(ctx, intel.Source{Name: "feed", Kind: "list", Reliability: 'B', Confidence: 80, Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	ingest := func(listed bool, values ...string) {
+		t.Helper()
+		classify := func(intel.Observable) []string { return nil }
+		if listed {
+			classify = func(intel.Observable) []string { return []string{"public-dns-v4"} }
+		}
+		in, err := e.st.NewIngester(ctx, store.IngestOptions{Source: "feed", Classify: classify})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range values {
+			in.Add(ctx, intel.Report{Observable: intel.Observable{Type: intel.IPv4, Value: v}, Confidence: 80,
+				TLP: intel.TLPClear, FirstSeen: now, LastSeen: now})
+		}
+		if _, err := in.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ingest(true, "8.8.8.8")
+	ingest(false, "203.0.113.9")
+	p := &stix.Publisher{Store: e.st, Model: risk.DefaultModel(), Now: func() time.Time { return now }}
+	st, err := p.Run(ctx)
+	if err != nil || st.Published != 1 || st.Withheld != 1 || st.Revoked != 0 {
+		t.Fatalf("Run = %+v %v, want 1 published and 8.8.8.8 withheld", st, err)
+	}
+	ingest(true, "203.0.113.9") // warninglisted since
+	if st, err = p.Run(ctx); err != nil || st.Published != 1 || st.Revoked != 1 || st.Withheld != 2 {
+		t.Fatalf("Run = %+v %v, want one revoked version", st, err)
+	}
+	if st, err = p.Run(ctx); err != nil || st.Published != 0 || st.Withheld != 2 {
+		t.Fatalf("Run = %+v %v, want nothing more", st, err)
+	}
+	for _, vs := range poolIndicators(t, e) {
+		if vs[0]["name"] == "8.8.8.8" {
+			t.Errorf("8.8.8.8 published: %v", vs)
+		}
+		if last := vs[len(vs)-1]; len(vs) != 2 || last["revoked"] != true {
+			t.Errorf("versions of %v: %v, want a last revoked one", vs[0]["name"], vs)
+		}
+	}
+}
