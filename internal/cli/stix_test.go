@@ -81,3 +81,54 @@ func TestImportSTIX(t *testing.T) {
 		t.Error("not JSON with --format stix exits 0")
 	}
 }
+
+// omen export --format stix writes a bundle another omen imports into the same lookups; what the
+// TLP ceiling or a warninglist holds back is not in it.
+func TestExportSTIX(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	file := filepath.Join(dir, "bundle.json")
+	list := filepath.Join(dir, "list.txt")
+	// The bundle's documentation address is on a warninglist (RFC 5737): a routable one instead.
+	os.WriteFile(file, []byte(strings.ReplaceAll(stixBundle, "203.0.113.7", "45.137.21.9")), 0o644)
+	os.WriteFile(list, []byte("198.51.100.77\n"), 0o644)
+	if code, _, errs := omen(t, "", "--data", a, "import", "--source", "vendor", "--tlp", "green", file); code != 0 {
+		t.Fatalf("import: %s", errs)
+	}
+	if code, _, errs := omen(t, "", "--data", a, "import", "--source", "secret", "--tlp", "red", list); code != 0 {
+		t.Fatalf("import: %s", errs)
+	}
+	pub := filepath.Join(dir, "public.txt")
+	os.WriteFile(pub, []byte("8.8.8.8\n"), 0o644)
+	if code, _, errs := omen(t, "", "--data", a, "import", "--source", "noisy", "--tlp", "clear", pub); code != 0 {
+		t.Fatalf("import: %s", errs)
+	}
+	out := filepath.Join(dir, "export.json")
+	code, _, errs := omen(t, "", "--data", a, "export", "--format", "stix", "--tlp", "amber", "-o", out, "--json")
+	if code != 0 {
+		t.Fatalf("export: exit %d: %s", code, errs)
+	}
+	var counts struct {
+		Indicators int `json:"indicators"`
+		Withheld   int `json:"withheld_warninglisted"`
+	}
+	if err := json.Unmarshal([]byte(errs), &counts); err != nil || counts.Indicators != 1 || counts.Withheld != 1 {
+		t.Fatalf("export counts %s: %v", errs, err)
+	}
+	bundle, _ := os.ReadFile(out)
+	if strings.Contains(string(bundle), "198.51.100.77") || strings.Contains(string(bundle), "8.8.8.8") {
+		t.Errorf("red or warninglisted values exported")
+	}
+	if code, _, errs := omen(t, "", "--data", b, "import", "--source", "from-a", out); code != 0 {
+		t.Fatalf("import of the export: %s", errs)
+	}
+	cfg := filepath.Join(dir, "omen.yaml")
+	os.WriteFile(cfg, []byte("log_level: warn\n"), 0o644)
+	r := lookupFor(t, cfg, b, "45.137.21.9")
+	if len(r.Matches) != 1 || !hasEntity(r, "malware", "Emotet", "") {
+		t.Errorf("exported indicator not found with its malware in B: %+v", r)
+	}
+	if code, out, _ := omen(t, "", "export", "--list"); code != 0 || !strings.HasPrefix(out, "stix") {
+		t.Errorf("export --list: %d %q", code, out)
+	}
+}

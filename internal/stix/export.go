@@ -22,6 +22,8 @@ type Selection struct {
 	All         bool
 	Observables []intel.Observable // canonical
 	EntityIDs   []string
+	// Types, when set, keeps the indicators of these observable types only (with All).
+	Types []intel.Type
 }
 
 // ExportCounts says what an export wrote.
@@ -54,7 +56,7 @@ func stixTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0
 // clearance allows is written: reports, entities and relationships marked above it are left out.
 func Export(ctx context.Context, st store.Store, sel Selection, clearance intel.TLP, w io.Writer) (ExportCounts, error) {
 	ex := &exporter{st: st, clearance: clearance, bw: bufio.NewWriterSize(w, 1<<16), refs: map[string]string{},
-		seen: map[string]bool{}, now: time.Now().UTC()}
+		seen: map[string]bool{}, now: time.Now().UTC(), types: sel.Types}
 	ex.enc = json.NewEncoder(ex.bw)
 	ex.enc.SetEscapeHTML(false)
 	fmt.Fprintf(ex.bw, `{"type":"bundle","id":"bundle--%s","objects":[`, uuid.New())
@@ -78,6 +80,7 @@ type exporter struct {
 	counts    ExportCounts
 	now       time.Time
 	pending   []intel.Relationship // relationships whose other end may be written later
+	types     []intel.Type         // Selection.Types
 }
 
 // identityObject is omen's identity, the creator its exports and published objects name.
@@ -197,6 +200,9 @@ func common(obj map[string]any, typ, id string, created, modified time.Time, tlp
 func (ex *exporter) indicator(ctx context.Context, in intel.Indicator) error {
 	in, ok := in.Visible(ex.clearance)
 	if !ok {
+		return nil
+	}
+	if len(ex.types) > 0 && !slices.Contains(ex.types, in.Observable.Type) {
 		return nil
 	}
 	if len(in.Warninglists) > 0 {
