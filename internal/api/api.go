@@ -89,6 +89,7 @@ func New(d Deps) *Server {
 	s.handle("POST /api/v1/keys", intel.RoleAdmin, s.createKey)
 	s.handle("DELETE /api/v1/keys/{id}", intel.RoleAdmin, s.revokeKey)
 	s.handle("GET /api/v1/audit", intel.RoleAdmin, s.audit)
+	s.registerAssets()
 	return s
 }
 
