@@ -2,7 +2,7 @@
 //
 // It is arithmetic only: no I/O, no clock of its own (callers pass now), so the same inputs always
 // give the same score. The indicator score follows the likelihood part of the omen-prio-1 model in
-// docs/soc-integration.md section 3.3.
+// docs/soc-integration.md section 3.3; [PriorityModel] builds the whole model on it.
 package risk
 
 import (
@@ -128,6 +128,11 @@ type Input struct {
 	// Warninglists the value is on (names); non-empty dampens the score.
 	Warninglists []string
 	Now          time.Time
+	// ConfirmedResetOnly, when set, lets only analyst-confirmed sightings (verdict "tp") restart the
+	// decay clock; the others still count as corroboration. The zero value keeps MISP's semantics,
+	// where every sighting restarts it. [PriorityModel] sets it so that other hosts' unconfirmed hits
+	// are not counted twice (as corroboration and as freshness).
+	ConfirmedResetOnly bool
 }
 
 // Score computes the indicator score: for each source report e = confidence × reliability × decay,
@@ -142,7 +147,7 @@ func (m Model) Score(in intel.Indicator, x Input) Score {
 		if s.Verdict == "fp" {
 			continue
 		}
-		if s.LastSeen.After(lastSighting) {
+		if s.LastSeen.After(lastSighting) && (!x.ConfirmedResetOnly || s.Verdict == "tp") {
 			lastSighting = s.LastSeen
 		}
 		if now.Sub(s.LastSeen) <= day {
