@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -56,10 +59,14 @@ func TestSCOIDVectors(t *testing.T) {
 const schemaBase = "https://raw.githubusercontent.com/707eric/cti-stix2-json-schemas/refs/heads/master/schemas/"
 
 // validators compiles the STIX 2.1 schemas, by object type; "core" and "sco" are the fallbacks.
+// Every file under sdos/, sros/ and observables/ is the schema of the type it is named after, so
+// that a schema added to testdata/schemas validates its type with no change here.
 func validators(t testing.TB) map[string]*jsonschema.Schema {
 	t.Helper()
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
+	paths := map[string]string{"core": "common/core.json", "sco": "common/cyber-observable-core.json",
+		"marking-definition": "common/marking-definition.json"}
 	err := filepath.WalkDir("testdata/schemas", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
 			return err
@@ -71,25 +78,62 @@ func validators(t testing.TB) map[string]*jsonschema.Schema {
 		defer f.Close()
 		doc, err := jsonschema.UnmarshalJSON(f)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", p, err)
 		}
-		return c.AddResource(schemaBase+strings.TrimPrefix(filepath.ToSlash(p), "testdata/schemas/"), doc)
+		rel := strings.TrimPrefix(filepath.ToSlash(p), "testdata/schemas/")
+		if dir, file := path.Split(rel); dir == "sdos/" || dir == "sros/" || dir == "observables/" {
+			paths[strings.TrimSuffix(file, ".json")] = rel
+		}
+		return c.AddResource(schemaBase+rel, doc)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]*jsonschema.Schema{}
-	for typ, path := range map[string]string{"core": "common/core.json", "sco": "common/cyber-observable-core.json",
-		"marking-definition": "common/marking-definition.json", "indicator": "sdos/indicator.json",
-		"identity": "sdos/identity.json", "malware": "sdos/malware.json", "relationship": "sros/relationship.json",
-		"ipv4-addr": "observables/ipv4-addr.json", "domain-name": "observables/domain-name.json", "url": "observables/url.json"} {
-		s, err := c.Compile(schemaBase + path)
+	for typ, rel := range paths {
+		s, err := c.Compile(schemaBase + rel)
 		if err != nil {
-			t.Fatalf("compiling %s: %v", path, err)
+			t.Fatalf("compiling %s: %v", rel, err)
 		}
 		out[typ] = s
 	}
 	return out
+}
+
+// schemaFor returns the validator of an object of type typ and the name of its schema; ok is
+// false when typ is a STIX type with no schema of its own in testdata/schemas (custom x- types
+// are checked against the common core, as the specification has nothing more to say of them).
+func schemaFor(vs map[string]*jsonschema.Schema, typ string) (v *jsonschema.Schema, name string, ok bool) {
+	if v := vs[typ]; v != nil && typ != "core" && typ != "sco" {
+		return v, typ, true
+	}
+	if scoTypes[typ] {
+		return vs["sco"], "cyber-observable-core", false
+	}
+	return vs["core"], "core", strings.HasPrefix(typ, "x-")
+}
+
+// schemaReport lists where an object breaks its schema: one line per failed keyword, with the
+// property (a JSON pointer into the object) and the schema's message.
+func schemaReport(err error) string {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return " " + err.Error()
+	}
+	var b strings.Builder
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			// A cause-less copy prints as "at '<property>': <message>".
+			leaf := &jsonschema.ValidationError{InstanceLocation: e.InstanceLocation, ErrorKind: e.ErrorKind}
+			fmt.Fprintf(&b, "\n\tproperty %s [%s]", strings.TrimPrefix(leaf.Error(), "at "), strings.Join(e.ErrorKind.KeywordPath(), "/"))
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	return b.String()
 }
 
 var scoTypes = map[string]bool{"ipv4-addr": true, "ipv6-addr": true, "domain-name": true, "url": true, "email-addr": true,
@@ -193,15 +237,13 @@ func checkBundle(t *testing.T, b []byte) []map[string]any {
 			t.Errorf("duplicate id %s", str(o, "id"))
 		}
 		ids[str(o, "id")] = true
-		v := vs[ot]
-		if v == nil {
-			v = vs["core"]
-			if scoTypes[ot] {
-				v = vs["sco"]
-			}
+		v, name, ok := schemaFor(vs, ot)
+		if !ok {
+			t.Errorf("%s: type %q has no STIX 2.1 schema in testdata/schemas (add it, see SOURCES.md); checked against %s only",
+				str(o, "id"), ot, name)
 		}
 		if err := v.Validate(inst); err != nil {
-			t.Errorf("%s does not validate: %v\n%s", str(o, "id"), err, raw)
+			t.Errorf("%s (type %s) does not validate against the %s schema:%s\n%s", str(o, "id"), ot, name, schemaReport(err), raw)
 		}
 	}
 	for _, o := range objs {
