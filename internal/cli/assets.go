@@ -103,15 +103,7 @@ func (e *env) assetsImportCmd() *cobra.Command {
 					printAssetSummary(e.stdout, e.stderr, s, showRejects)
 				}
 			}
-			if asJSON {
-				if err := printJSON(e.stdout, map[string]any{"imports": sums}); err != nil {
-					return err
-				}
-			}
-			if failed {
-				return exitError{1}
-			}
-			return nil
+			return e.endImports(asJSON, sums, failed)
 		},
 	}
 	fl := c.Flags()

@@ -127,15 +127,7 @@ Bad lines are counted and reported with their line numbers; the rest is imported
 					printSummary(e.stdout, e.stderr, s, showRejects)
 				}
 			}
-			if asJSON {
-				if err := printJSON(e.stdout, map[string]any{"imports": sums}); err != nil {
-					return err
-				}
-			}
-			if failed {
-				return exitError{1}
-			}
-			return nil
+			return e.endImports(asJSON, sums, failed)
 		},
 	}
 	f := c.Flags()
@@ -395,4 +387,17 @@ func (e *env) keysCmd() *cobra.Command {
 	}
 	c.AddCommand(create, ls, revoke)
 	return c
+}
+
+// endImports prints the imports' JSON summary when asked and turns a failure into exit status 1.
+func (e *env) endImports(asJSON bool, sums any, failed bool) error {
+	if asJSON {
+		if err := printJSON(e.stdout, map[string]any{"imports": sums}); err != nil {
+			return err
+		}
+	}
+	if failed {
+		return exitError{1}
+	}
+	return nil
 }
