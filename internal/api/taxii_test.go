@@ -11,6 +11,7 @@ import (
 	"github.com/omen-tip/omen/internal/api"
 	"github.com/omen-tip/omen/internal/config"
 	"github.com/omen-tip/omen/internal/intel"
+	"github.com/omen-tip/omen/internal/stix"
 	"github.com/omen-tip/omen/internal/store"
 	"github.com/omen-tip/omen/internal/store/sqlite"
 	"github.com/omen-tip/omen/internal/taxii"
@@ -45,7 +46,7 @@ func TestTAXIIMounted(t *testing.T) {
 		`{"type": "indicator", "spec_version": "2.1", "id": "indicator--00000000-0000-4000-8000-000000000002", "created": "2024-01-01T00:00:00Z",
 			"object_marking_refs": ["marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"]}`,
 	} {
-		o, err := taxii.ObjectMeta([]byte(raw))
+		o, err := stix.ObjectMeta([]byte(raw))
 		if err != nil {
 			t.Fatalf("object %d: %v", i, err)
 		}

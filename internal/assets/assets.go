@@ -5,8 +5,8 @@
 // It reads asset files (CSV, YAML, JSON), validates every record strictly, puts each value in
 // omen's canonical form ([intel.Normalize] for IPs, CIDRs, domains, emails and user names; CPE 2.3
 // for technologies) and upserts the result into a store on the natural key kind + name, so that
-// importing the same file twice updates rather than duplicates. [Index] answers which asset an
-// observable belongs to.
+// importing the same file twice updates rather than duplicates. Which asset an observable belongs
+// to is answered by the matching engine (match.Snapshot.Assets, fed by match.AssetValues).
 //
 // An asset is an [intel.Asset]. Values holds the canonical values that identify it; the
 // kind-specific fields that are not values live in Attributes under the keys [AttrPrivilege],

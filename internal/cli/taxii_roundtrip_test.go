@@ -26,6 +26,7 @@ import (
 	"github.com/omen-tip/omen/internal/config"
 	"github.com/omen-tip/omen/internal/intel"
 	"github.com/omen-tip/omen/internal/lookup"
+	"github.com/omen-tip/omen/internal/stix"
 	"github.com/omen-tip/omen/internal/store"
 	"github.com/omen-tip/omen/internal/store/sqlite"
 	"github.com/omen-tip/omen/internal/taxii"
@@ -413,7 +414,7 @@ func (n *rtNode) storedVersions() map[string]json.RawMessage {
 // rtAddVersion adds one object to a version set, failing on a version seen twice.
 func rtAddVersion(t *testing.T, set map[string]json.RawMessage, raw json.RawMessage) {
 	t.Helper()
-	m, err := taxii.ObjectMeta(raw)
+	m, err := stix.ObjectMeta(raw)
 	if err != nil {
 		t.Fatalf("object %s: %v", raw, err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/omen-tip/omen/internal/config"
 	"github.com/omen-tip/omen/internal/intel"
+	"github.com/omen-tip/omen/internal/stix"
 	"github.com/omen-tip/omen/internal/store"
 	"github.com/omen-tip/omen/internal/store/sqlite"
 	"github.com/omen-tip/omen/internal/taxii"
@@ -212,7 +213,7 @@ func findVersion(t *testing.T, objs []json.RawMessage, id, version, spec string)
 		t.Fatal(err)
 	}
 	for _, raw := range objs {
-		m, err := taxii.ObjectMeta(raw)
+		m, err := stix.ObjectMeta(raw)
 		if err != nil {
 			t.Fatalf("fixture object: %v", err)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/omen-tip/omen/internal/config"
 	"github.com/omen-tip/omen/internal/intel"
+	"github.com/omen-tip/omen/internal/stix"
 	"github.com/omen-tip/omen/internal/store"
 	"github.com/omen-tip/omen/internal/taxii"
 )
@@ -44,7 +45,7 @@ func poolObject(t *testing.T, typ string, n int, tlp intel.TLP, confidence int) 
 	}
 	raw := fmt.Sprintf(`{"type": %q, "spec_version": "2.1", "id": "%s--00000000-0000-4000-8000-%012d",
 		"created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z"%s%s}`, typ, typ, n, marking, conf)
-	o, err := taxii.ObjectMeta([]byte(raw))
+	o, err := stix.ObjectMeta([]byte(raw))
 	if err != nil {
 		t.Fatal(err)
 	}

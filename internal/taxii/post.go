@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/omen-tip/omen/internal/stix"
 	"github.com/omen-tip/omen/internal/store"
 )
 
@@ -48,7 +49,7 @@ func (s *Server) addObjects(w http.ResponseWriter, r *request) {
 		raws  []json.RawMessage
 	)
 	for i, raw := range objs {
-		m, err := ObjectMeta(raw)
+		m, err := stix.ObjectMeta(raw)
 		if err != nil {
 			st.Failures = append(st.Failures, StatusDetail{ID: m.ID, Version: metaVersion(m),
 				Message: fmt.Sprintf("object %d: %v", i, err)})

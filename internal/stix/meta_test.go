@@ -1,4 +1,4 @@
-package taxii_test
+package stix_test
 
 import (
 	"strings"
@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/omen-tip/omen/internal/intel"
+	"github.com/omen-tip/omen/internal/stix"
 	"github.com/omen-tip/omen/internal/store"
-	"github.com/omen-tip/omen/internal/taxii"
 )
 
 func TestObjectMeta(t *testing.T) {
@@ -50,7 +50,7 @@ func TestObjectMeta(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := taxii.ObjectMeta([]byte(tc.in))
+			got, err := stix.ObjectMeta([]byte(tc.in))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,7 +88,7 @@ func TestObjectMetaInvalid(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := taxii.ObjectMeta([]byte(tc.in))
+			_, err := stix.ObjectMeta([]byte(tc.in))
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("ObjectMeta error %v, want it to contain %q", err, tc.wantErr)
 			}
@@ -97,18 +97,11 @@ func TestObjectMetaInvalid(t *testing.T) {
 }
 
 func TestTLPMarking(t *testing.T) {
-	if tlp, ok := taxii.TLPMarking("marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"); !ok || tlp != intel.TLPAmberStrict {
+	if tlp, ok := stix.TLPMarking("marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"); !ok || tlp != intel.TLPAmberStrict {
 		t.Errorf("TLP 2.0 AMBER+STRICT = %v, %v", tlp, ok)
 	}
-	if _, ok := taxii.TLPMarking("marking-definition--00000000-0000-4000-8000-000000000000"); ok {
+	if _, ok := stix.TLPMarking("marking-definition--00000000-0000-4000-8000-000000000000"); ok {
 		t.Error("an unknown marking is a TLP level")
-	}
-}
-
-func TestFormatTimestamp(t *testing.T) {
-	ts := time.Date(2016, 11, 2, 13, 34, 34, 123456789, time.FixedZone("CET", 3600))
-	if got := taxii.FormatTimestamp(ts); got != "2016-11-02T12:34:34.123456Z" {
-		t.Errorf("FormatTimestamp = %s", got)
 	}
 }
 
@@ -117,7 +110,7 @@ func FuzzObjectMeta(f *testing.F) {
 	f.Add([]byte(`{"type": "indicator", "id": "indicator--252c7c11-daf2-42bd-843b-be65edca9f61", "created": "2016-04-06T20:03:48.000Z"}`))
 	f.Add([]byte(`{"type": "ipv4-addr", "id": "ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := taxii.ObjectMeta(b)
+		m, err := stix.ObjectMeta(b)
 		if err != nil {
 			return
 		}
