@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime/pprof"
@@ -12,15 +13,32 @@ import (
 
 func (e *env) benchCmd() *cobra.Command {
 	c := &cobra.Command{Use: "bench", Short: "Measure whole pipelines beside their same-run baselines"}
+	c.AddCommand(
+		e.benchRunCmd("import [--n 1000000]", "Import N synthetic indicators; print indicators/s beside the raw SQLite INSERT rate, and lookup latency",
+			1000000, bench.Import),
+		e.benchRunCmd("feed [--n 1000000]", "Run a list feed of N synthetic indicators from a local server end to end; print indicators/s beside the raw SQLite INSERT rate",
+			1000000, bench.Feed),
+		e.benchRunCmd("stix [--n 100000]", "Import a synthetic N-indicator STIX 2.1 bundle; print objects/s beside the plain-list import of the same observables",
+			100000, bench.STIX),
+	)
+	return c
+}
+
+// benchRun is one whole-pipeline benchmark: it works in dir with n items and returns its figures.
+type benchRun func(ctx context.Context, dir string, n int, logf func(string, ...any)) ([]bench.Figure, error)
+
+// benchRunCmd is a `omen bench` subcommand running run in a temporary folder, optionally under a
+// CPU profile, and printing its figures beside their baselines.
+func (e *env) benchRunCmd(use, short string, defaultN int, run benchRun) *cobra.Command {
 	var (
 		n      int
 		asJSON bool
 		dir    string
 		prof   string
 	)
-	imp := &cobra.Command{
-		Use:   "import [--n 1000000]",
-		Short: "Import N synthetic indicators; print indicators/s beside the raw SQLite INSERT rate, and lookup latency",
+	c := &cobra.Command{
+		Use:   use,
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if n <= 0 {
@@ -31,72 +49,32 @@ func (e *env) benchCmd() *cobra.Command {
 				return err
 			}
 			defer os.RemoveAll(tmp)
-			logf := func(f string, a ...any) {
+			if prof != "" {
+				f, err := os.Create(prof)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
+			figs, err := run(cmd.Context(), tmp, n, func(f string, a ...any) {
 				if !asJSON {
-					fmt.Fprintf(e.stderr, "... "+f+"\n", a...)
-				}
-			}
-			if prof != "" {
-				f, err := os.Create(prof)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
-			figs, err := bench.Import(cmd.Context(), tmp, n, logf)
-			if err != nil {
-				return err
-			}
-			return e.printFigures(figs, n, asJSON)
-		},
-	}
-	imp.Flags().IntVar(&n, "n", 1000000, "number of indicators")
-	imp.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	imp.Flags().StringVar(&prof, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
-	imp.Flags().StringVar(&dir, "dir", "", "folder for the temporary databases (default the system temp folder)")
-	var feedN int
-	var feedJSON bool
-	feed := &cobra.Command{
-		Use:   "feed [--n 1000000]",
-		Short: "Run a list feed of N synthetic indicators from a local server end to end; print indicators/s beside the raw SQLite INSERT rate",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			tmp, err := os.MkdirTemp(dir, "omen-bench-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(tmp)
-			if prof != "" {
-				f, err := os.Create(prof)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
-			}
-			figs, err := bench.Feed(cmd.Context(), tmp, feedN, func(f string, a ...any) {
-				if !feedJSON {
 					fmt.Fprintf(e.stderr, "... "+f+"\n", a...)
 				}
 			})
 			if err != nil {
 				return err
 			}
-			return e.printFigures(figs, feedN, feedJSON)
+			return e.printFigures(figs, n, asJSON)
 		},
 	}
-	feed.Flags().IntVar(&feedN, "n", 1000000, "number of indicators")
-	feed.Flags().BoolVar(&feedJSON, "json", false, "print JSON")
-	feed.Flags().StringVar(&prof, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
-	feed.Flags().StringVar(&dir, "dir", "", "folder for the temporary files (default the system temp folder)")
-	c.AddCommand(imp, feed, e.benchSTIXCmd())
+	c.Flags().IntVar(&n, "n", defaultN, "number of indicators")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().StringVar(&prof, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	c.Flags().StringVar(&dir, "dir", "", "folder for the temporary files (default the system temp folder)")
 	return c
 }
 

@@ -13,9 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
-
-	"github.com/omen-tip/omen/internal/bench"
 	"github.com/omen-tip/omen/internal/ingest"
 	"github.com/omen-tip/omen/internal/intel"
 	"github.com/omen-tip/omen/internal/stix"
@@ -143,43 +140,6 @@ func byType(m map[string]int) string {
 		parts[i] = fmt.Sprintf("%d %s", m[k], k)
 	}
 	return strings.Join(parts, ", ")
-}
-
-// benchSTIXCmd is `omen bench stix`.
-func (e *env) benchSTIXCmd() *cobra.Command {
-	var (
-		n      int
-		asJSON bool
-		dir    string
-	)
-	c := &cobra.Command{
-		Use:   "stix [--n 100000]",
-		Short: "Import a synthetic N-indicator STIX 2.1 bundle; print objects/s beside the plain-list import of the same observables",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if n <= 0 {
-				return fmt.Errorf("--n must be positive")
-			}
-			tmp, err := os.MkdirTemp(dir, "omen-bench-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(tmp)
-			figs, err := bench.STIX(cmd.Context(), tmp, n, func(f string, a ...any) {
-				if !asJSON {
-					fmt.Fprintf(e.stderr, "... "+f+"\n", a...)
-				}
-			})
-			if err != nil {
-				return err
-			}
-			return e.printFigures(figs, n, asJSON)
-		},
-	}
-	c.Flags().IntVar(&n, "n", 100000, "number of indicators")
-	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	c.Flags().StringVar(&dir, "dir", "", "folder for the temporary files (default the system temp folder)")
-	return c
 }
 
 // taxiiInbox returns the hook that imports the objects POSTed to a writable TAXII collection into
