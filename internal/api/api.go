@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/omen-tip/omen/internal/enrich"
 	"github.com/omen-tip/omen/internal/intel"
 	"github.com/omen-tip/omen/internal/lookup"
 	"github.com/omen-tip/omen/internal/store"
@@ -39,6 +40,8 @@ type Deps struct {
 	Version string
 	// Ready, when set, reports whether the node can serve (store reachable, index loaded).
 	Ready func(ctx context.Context) error
+	// Enricher, when set, serves POST /api/v1/enrich.
+	Enricher *enrich.Enricher
 }
 
 // Server is the API's http.Handler.
@@ -50,6 +53,8 @@ type Server struct {
 	latency *prometheus.HistogramVec
 	lookups *prometheus.CounterVec
 	keys    keyCache
+	// decoders of POST /api/v1/enrich, one per input format.
+	decoders map[enrich.Format]*enrich.Decoder
 	// lookupPath serves GET /api/v1/lookup/{value...} without the mux's path cleaning, which would
 	// turn the "//" of an unencoded URL value into "/".
 	lookupPath http.Handler
@@ -90,6 +95,8 @@ func New(d Deps) *Server {
 	s.handle("DELETE /api/v1/keys/{id}", intel.RoleAdmin, s.revokeKey)
 	s.handle("GET /api/v1/audit", intel.RoleAdmin, s.audit)
 	s.registerAssets()
+	s.registerFindings()
+	s.registerEnrich()
 	return s
 }
 

@@ -269,13 +269,9 @@ func (e *env) assetsDeleteCmd() *cobra.Command {
 		Short: "Delete assets by ID (see assets list)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ids := make([]int64, len(args))
-			for i, s := range args {
-				id, err := strconv.ParseInt(s, 10, 64)
-				if err != nil || id <= 0 {
-					return fmt.Errorf("invalid asset id %q", s)
-				}
-				ids[i] = id
+			ids, err := parseIDs(args, "asset")
+			if err != nil {
+				return err
 			}
 			a, err := e.open(cmd.Context())
 			if err != nil {
@@ -304,4 +300,17 @@ func deleteAsset(ctx context.Context, a *app, id int64) error {
 	}
 	return a.store.AppendAudit(ctx, intel.AuditEntry{Time: time.Now().UTC(), Actor: "cli", Action: "asset.delete",
 		Object: fmt.Sprintf("asset:%d", id), Detail: fmt.Sprintf("kind=%s name=%s", old.Kind, old.Name)})
+}
+
+// parseIDs parses positive object IDs given as arguments; what names the objects in the error.
+func parseIDs(args []string, what string) ([]int64, error) {
+	ids := make([]int64, len(args))
+	for i, s := range args {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return nil, fmt.Errorf("invalid %s id %q", what, s)
+		}
+		ids[i] = id
+	}
+	return ids, nil
 }

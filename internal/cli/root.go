@@ -20,9 +20,11 @@ import (
 
 	"github.com/omen-tip/omen/internal/config"
 	"github.com/omen-tip/omen/internal/ingest"
+	"github.com/omen-tip/omen/internal/kb"
 	"github.com/omen-tip/omen/internal/lookup"
 	"github.com/omen-tip/omen/internal/match"
 	"github.com/omen-tip/omen/internal/risk"
+	"github.com/omen-tip/omen/internal/store"
 	"github.com/omen-tip/omen/internal/store/sqlite"
 )
 
@@ -83,7 +85,7 @@ func (e *env) rootCmd() *cobra.Command {
 	pf.StringVar(&e.dataDir, "data", envOr("OMEN_DATA", "omen-data"), "data directory (env OMEN_DATA)")
 	pf.StringVar(&e.configPath, "config", os.Getenv("OMEN_CONFIG"), "YAML configuration file (env OMEN_CONFIG)")
 	pf.StringVar(&e.logLevel, "log-level", "", "debug, info, warn or error (overrides the config)")
-	root.AddCommand(e.serveCmd(), e.importCmd(), e.lookupCmd(), e.sourcesCmd(), e.feedsCmd(), e.keysCmd(), e.exportCmd(), e.versionCmd(), e.benchCmd(), e.assetsCmd())
+	root.AddCommand(e.serveCmd(), e.importCmd(), e.lookupCmd(), e.sourcesCmd(), e.feedsCmd(), e.keysCmd(), e.exportCmd(), e.enrichCmd(), e.findingsCmd(), e.versionCmd(), e.benchCmd(), e.assetsCmd())
 	return root
 }
 
@@ -98,7 +100,9 @@ func envOr(k, def string) string {
 type app struct {
 	cfg    *config.Config
 	log    *slog.Logger
-	store  *sqlite.DB
+	store  store.Store // the database, wrapped by serve to keep kb fresh
+	db     *sqlite.DB
+	kb     *kb.KB // serve's knowledge in memory; nil for one-shot commands
 	lists  *match.WarninglistSet
 	model  risk.Model
 	lookup *lookup.Service
@@ -139,10 +143,23 @@ func (e *env) open(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the store in %s: %w", e.dataDir, err)
 	}
-	return &app{cfg: cfg, log: log, store: st, lists: lists, model: model, lookup: lookup.New(st, lists, model)}, nil
+	return &app{cfg: cfg, log: log, store: st, db: st, lists: lists, model: model, lookup: lookup.New(st, lists, model)}, nil
 }
 
-func (a *app) Close() error { return a.store.Close() }
+func (a *app) Close() error { return a.db.Close() }
+
+// serveFromMemory builds the knowledge base (every indicator in the matching engine, the entity
+// graph) and switches the app to it: lookups answer from memory, and every write goes through
+// the wrapped store so that the knowledge stays fresh.
+func (a *app) serveFromMemory(ctx context.Context) error {
+	k, err := kb.Open(ctx, a.db, kb.Options{Warninglists: a.lists, Logger: a.log.With("component", "kb")})
+	if err != nil {
+		return err
+	}
+	a.kb, a.store = k, k.Wrap(a.db)
+	a.lookup = lookup.NewWithKB(k, a.model)
+	return nil
+}
 
 func (a *app) importer() *ingest.Importer {
 	return &ingest.Importer{Store: a.store, Warninglists: a.lists, Logger: a.log}

@@ -15,6 +15,8 @@ import (
 	"github.com/omen-tip/omen/internal/api"
 	"github.com/omen-tip/omen/internal/collect"
 	"github.com/omen-tip/omen/internal/demo"
+	"github.com/omen-tip/omen/internal/enrich"
+	"github.com/omen-tip/omen/internal/findings"
 	"github.com/omen-tip/omen/internal/intel"
 	"github.com/omen-tip/omen/internal/stix"
 	"github.com/omen-tip/omen/internal/taxii"
@@ -60,6 +62,13 @@ no network access.`,
 			if err := e.initialKey(ctx, a, listen); err != nil {
 				return err
 			}
+			if err := a.serveFromMemory(ctx); err != nil {
+				return err
+			}
+			kbDone := make(chan struct{})
+			kctx, stopKB := context.WithCancel(ctx)
+			go func() { defer close(kbDone); a.kb.Run(kctx, rebuildEvery) }()
+			defer func() { stopKB(); <-kbDone }()
 			var sched *collect.Scheduler
 			if doCollect {
 				r, err := a.runner()
@@ -68,7 +77,18 @@ no network access.`,
 				}
 				sched = &collect.Scheduler{Runner: r, Sources: a.cfg.Sources, Concurrency: a.cfg.Collect.Concurrency, Logger: a.log}
 			}
-			srv := api.New(api.Deps{Store: a.store, Lookup: a.lookup, Logger: a.log, Version: Version})
+			fs := findings.New(a.store, a.log.With("component", "findings"), findings.Options{})
+			en, err := enrich.New(ctx, enrich.Options{KB: a.kb, Model: a.priorityModel(), Findings: fs,
+				Logger: a.log.With("component", "enrich")})
+			if err != nil {
+				return err
+			}
+			flushed := make(chan struct{})
+			fctx, stopFlush := context.WithCancel(context.WithoutCancel(ctx))
+			go func() { defer close(flushed); fs.Run(fctx) }()
+			go en.Run(kctx, 30*time.Second)
+			defer func() { stopFlush(); <-flushed }() // the last sightings are written before exit
+			srv := api.New(api.Deps{Store: a.store, Lookup: a.lookup, Logger: a.log, Version: Version, Enricher: en})
 			if a.cfg.TAXII.On() {
 				tx, err := taxii.New(taxii.Options{Config: a.cfg.TAXII, Store: a.store, Authenticate: srv.Authenticate,
 					OnAdded: a.taxiiInbox(), Logger: a.log.With("component", "taxii")})
@@ -126,6 +146,10 @@ no network access.`,
 	c.Flags().BoolVar(&doCollect, "collect", true, "run the configured feeds on their schedules (without a config: the real public feeds)")
 	return c
 }
+
+// rebuildEvery is how often serve rebuilds the match index from the store: it compacts the index
+// and catches writes made by other processes (ingests through serve update it at once).
+const rebuildEvery = time.Hour
 
 // publishEvery is how often serve brings the STIX pool, which TAXII serves, up to date with
 // omen's indicators.

@@ -5,6 +5,7 @@
 package intel
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -203,6 +204,10 @@ type Source struct {
 	// GoodRecords is the number of records of the last good run that read the whole input (not a
 	// 304): the yardstick for "the list suddenly shrank".
 	GoodRecords int `json:"good_records"`
+	// TruePositives and FalsePositives count the analysts' verdicts on findings about values this
+	// source reported (store.Store.RecordVerdict): the input of its learned reliability.
+	TruePositives  int `json:"true_positives"`
+	FalsePositives int `json:"false_positives"`
 }
 
 // Source health states, see [Source.Health].
@@ -429,6 +434,38 @@ type Finding struct {
 	Recommendations []string    `json:"recommendations,omitempty"`
 	CreatedAt       time.Time   `json:"created_at"`
 	UpdatedAt       time.Time   `json:"updated_at"`
+	// Key deduplicates findings: events with the same key fold into one finding, e.g.
+	// "indicator-match|ipv4:192.0.2.1|asset:7".
+	Key      string    `json:"key,omitempty"`
+	Level    string    `json:"level,omitempty"` // priority band of the strongest event (omen-prio-1)
+	Count    int       `json:"count"`           // events folded in, at least 1
+	LastSeen time.Time `json:"last_seen"`       // time of the latest event folded in
+	// ClosedAt is when the finding was last resolved or marked a false positive; zero while open.
+	ClosedAt time.Time `json:"closed_at,omitzero"`
+	// Detail is the omen.priority object (score, factors, gates, evidence) of the strongest event.
+	Detail  json.RawMessage `json:"detail,omitempty"`
+	Actions []string        `json:"actions,omitempty"` // actions taken and status history, oldest first
+	Note    string          `json:"note,omitempty"`    // the analyst's latest note
+}
+
+// Open reports whether the finding still needs work: its status is neither resolved nor false
+// positive.
+func (f Finding) Open() bool {
+	return f.Status != FindingResolved && f.Status != FindingFalsePositive
+}
+
+// FindingStatuses lists the finding statuses in workflow order.
+var FindingStatuses = []string{FindingNew, FindingTriaged, FindingInProgress, FindingResolved, FindingFalsePositive}
+
+// AllowEntry is one value of the organisation's allowlist: never alert on it. Entries come from
+// false-positive verdicts on findings and from analysts by hand.
+type AllowEntry struct {
+	ID         int64      `json:"id"`
+	Observable Observable `json:"observable"`
+	Reason     string     `json:"reason,omitempty"`
+	Actor      string     `json:"actor,omitempty"`      // who put it there: API key name, "cli", ...
+	FindingID  int64      `json:"finding_id,omitempty"` // the finding whose verdict put it there
+	CreatedAt  time.Time  `json:"created_at"`
 }
 
 // AuditEntry is one line of the audit log: who did what to which object.

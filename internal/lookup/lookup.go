@@ -17,6 +17,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/omen-tip/omen/internal/intel"
+	"github.com/omen-tip/omen/internal/kb"
 	"github.com/omen-tip/omen/internal/match"
 	"github.com/omen-tip/omen/internal/risk"
 	"github.com/omen-tip/omen/internal/store"
@@ -105,7 +106,18 @@ type Service struct {
 	store store.Store
 	model risk.Model
 	lists atomic.Pointer[match.WarninglistSet]
+	kb    *kb.KB
 	now   func() time.Time
+	// grades caches the sources' reliabilities for gradesTTL: they change rarely, and reading them
+	// would cost a query per lookup.
+	grades atomic.Pointer[gradeCache]
+}
+
+// NewWithKB returns a Service that answers from k: matches come from its engine (no store read
+// for a value nothing matches), details of matched indicators from its cache, entities from its
+// graph, warninglists from its snapshot.
+func NewWithKB(k *kb.KB, model risk.Model) *Service {
+	return &Service{store: k.Store(), model: model, kb: k, now: time.Now}
 }
 
 // New returns a Service over st. lists may be nil (no warninglists).
@@ -138,6 +150,11 @@ func (s *Service) Lookup(ctx context.Context, values []string, clearance intel.T
 	cands := make([][]candidate, len(values))
 	var all []intel.Observable
 	seen := map[intel.Observable]bool{}
+	var snap *match.Snapshot
+	var hits []match.Match
+	if s.kb != nil {
+		snap = s.kb.Snapshot()
+	}
 	for i, v := range values {
 		r := &results[i]
 		r.Query, r.ModelVersion = v, risk.ModelVersion
@@ -148,6 +165,12 @@ func (s *Service) Lookup(ctx context.Context, values []string, clearance intel.T
 			continue
 		}
 		r.Type, r.Value = o.Type, o.Value
+		if snap != nil {
+			n := len(hits)
+			hits = snap.Match(o, hits)
+			cands[i] = matched(hits[n:])
+			continue
+		}
 		cands[i] = candidates(o)
 		for _, c := range cands[i] {
 			if !seen[c.obs] {
@@ -156,31 +179,107 @@ func (s *Service) Lookup(ctx context.Context, values []string, clearance intel.T
 			}
 		}
 	}
-	found, err := s.store.Indicators(ctx, all)
-	if err != nil {
-		return nil, fmt.Errorf("reading indicators: %w", err)
-	}
-	byObs := make(map[intel.Observable]intel.Indicator, len(found))
-	for _, in := range found {
-		byObs[in.Observable] = in
+	var byObs map[intel.Observable]intel.Indicator
+	var ents entities
+	if snap != nil {
+		details, err := s.kb.Hits(ctx, hits)
+		if err != nil {
+			return nil, err
+		}
+		byObs = make(map[intel.Observable]intel.Indicator, len(details))
+		rels := make(map[string][]intel.Relationship, len(details))
+		for _, h := range details {
+			byObs[h.Indicator.Observable] = h.Indicator
+			rels[h.Indicator.Observable.String()] = h.Relationships
+		}
+		ents = graphEntities{g: s.kb.Graph(), indicators: rels}
+	} else {
+		found, err := s.store.Indicators(ctx, all)
+		if err != nil {
+			return nil, fmt.Errorf("reading indicators: %w", err)
+		}
+		byObs = make(map[intel.Observable]intel.Indicator, len(found))
+		for _, in := range found {
+			byObs[in.Observable] = in
+		}
+		ents = storeEntities{s.store}
 	}
 	grades, err := s.reliabilities(ctx)
 	if err != nil {
 		return nil, err
 	}
+	sighted, err := s.sightings(ctx, results, byObs)
+	if err != nil {
+		return nil, err
+	}
 	lists := s.lists.Load()
+	if snap != nil {
+		lists = snap.Warninglists()
+	}
 	for i := range results {
 		if results[i].Error != "" {
 			continue
 		}
-		if err := s.answer(ctx, &results[i], cands[i], byObs, grades, lists, clearance, now); err != nil {
+		if err := s.answer(ctx, &results[i], cands[i], byObs, ents, sighted, grades, lists, clearance, now); err != nil {
 			return nil, err
 		}
 	}
 	return results, nil
 }
 
+// sightings reads, in one go, the sightings of every queried value that is a known indicator
+// (they count towards its score).
+func (s *Service) sightings(ctx context.Context, results []Result, byObs map[intel.Observable]intel.Indicator) (map[intel.Observable][]intel.Sighting, error) {
+	var obs []intel.Observable
+	for _, r := range results {
+		o := intel.Observable{Type: r.Type, Value: r.Value}
+		if _, ok := byObs[o]; ok && r.Error == "" {
+			obs = append(obs, o)
+		}
+	}
+	if len(obs) == 0 {
+		return nil, nil
+	}
+	ss, err := s.store.SightingsOf(ctx, obs)
+	if err != nil {
+		return nil, fmt.Errorf("reading sightings: %w", err)
+	}
+	out := make(map[intel.Observable][]intel.Sighting, len(obs))
+	for _, x := range ss {
+		out[x.Observable] = append(out[x.Observable], x)
+	}
+	return out, nil
+}
+
+// matched turns the engine's matches into candidates.
+func matched(ms []match.Match) []candidate {
+	out := make([]candidate, 0, len(ms))
+	for _, m := range ms {
+		kind := Exact
+		switch m.Kind {
+		case match.MatchCIDR:
+			kind = Network
+		case match.MatchParentDomain:
+			kind = ParentDomain
+		}
+		out = append(out, candidate{obs: m.Observable(), kind: kind})
+	}
+	return out
+}
+
+// gradesTTL is how long a Service reuses the sources' grades before reading them again.
+const gradesTTL = 5 * time.Second
+
+type gradeCache struct {
+	m       map[string]intel.Reliability
+	expires time.Time
+}
+
 func (s *Service) reliabilities(ctx context.Context) (func(string) intel.Reliability, error) {
+	now := time.Now()
+	if c := s.grades.Load(); c != nil && now.Before(c.expires) {
+		return func(name string) intel.Reliability { return c.m[name] }, nil
+	}
 	srcs, err := s.store.ListSources(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing sources: %w", err)
@@ -189,6 +288,7 @@ func (s *Service) reliabilities(ctx context.Context) (func(string) intel.Reliabi
 	for _, src := range srcs {
 		m[src.Name] = src.Reliability
 	}
+	s.grades.Store(&gradeCache{m: m, expires: now.Add(gradesTTL)})
 	return func(name string) intel.Reliability { return m[name] }, nil
 }
 
@@ -209,8 +309,8 @@ type scored struct {
 	evidence  []string
 }
 
-func (s *Service) answer(ctx context.Context, r *Result, cands []candidate, byObs map[intel.Observable]intel.Indicator,
-	grades func(string) intel.Reliability, lists *match.WarninglistSet, clearance intel.TLP, now time.Time) error {
+func (s *Service) answer(ctx context.Context, r *Result, cands []candidate, byObs map[intel.Observable]intel.Indicator, ents entities,
+	seen map[intel.Observable][]intel.Sighting, grades func(string) intel.Reliability, lists *match.WarninglistSet, clearance intel.TLP, now time.Time) error {
 	query := intel.Observable{Type: r.Type, Value: r.Value}
 	r.Warninglists = append(r.Warninglists, listNames(lists, query)...)
 	var queryLists []string
@@ -236,13 +336,10 @@ func (s *Service) answer(ctx context.Context, r *Result, cands []candidate, byOb
 		}
 		var sightings []intel.Sighting
 		if c.kind == Exact {
-			var err error
-			if sightings, err = s.store.Sightings(ctx, in.Observable); err != nil {
-				return fmt.Errorf("reading sightings of %s: %w", in.Observable, err)
-			}
+			sightings = seen[in.Observable]
 		}
 		sc := s.model.Score(in, risk.Input{Reliability: grades, Sightings: sightings, Warninglists: wl, Now: now})
-		view, err := s.view(ctx, in, sc, grades, clearance)
+		view, err := s.view(ctx, ents, in, sc, grades, clearance)
 		if err != nil {
 			return err
 		}
@@ -295,7 +392,7 @@ func (s *Service) answer(ctx context.Context, r *Result, cands []candidate, byOb
 	return nil
 }
 
-func (s *Service) view(ctx context.Context, in intel.Indicator, sc risk.Score, grades func(string) intel.Reliability, clearance intel.TLP) (Indicator, error) {
+func (s *Service) view(ctx context.Context, ents entities, in intel.Indicator, sc risk.Score, grades func(string) intel.Reliability, clearance intel.TLP) (Indicator, error) {
 	v := Indicator{
 		Type: in.Observable.Type, Value: in.Observable.Value, Score: sc.Score,
 		FirstSeen: in.FirstSeen, LastSeen: in.LastSeen, TLP: in.TLP(), Tags: in.Tags(),
@@ -325,7 +422,7 @@ func (s *Service) view(ctx context.Context, in intel.Indicator, sc risk.Score, g
 	for _, name := range families {
 		// A family a source names is the stored entity of that name when there is one (ATT&CK
 		// software, a MISP galaxy cluster), so that its techniques come along.
-		es, err := s.store.ListEntities(ctx, store.EntityFilter{Name: name, Limit: 5})
+		es, err := ents.named(ctx, name, 5)
 		if err != nil {
 			return v, fmt.Errorf("reading entities named %s: %w", name, err)
 		}
@@ -340,7 +437,7 @@ func (s *Service) view(ctx context.Context, in intel.Indicator, sc risk.Score, g
 			v.Entities = appendEntity(v.Entities, EntityRef{Type: intel.Malware, Name: name})
 		}
 	}
-	direct, err := s.related(ctx, in.Observable.String(), clearance, "")
+	direct, err := related(ctx, ents, in.Observable.String(), clearance, "")
 	if err != nil {
 		return v, err
 	}
@@ -351,7 +448,7 @@ func (s *Service) view(ctx context.Context, in intel.Indicator, sc risk.Score, g
 	// The same actor or family as another source knows it (a MISP galaxy cluster and its ATT&CK
 	// group or software) brings that source's techniques.
 	for _, e := range slices.Clone(linked) {
-		eqs, err := s.equivalents(ctx, e, clearance)
+		eqs, err := equivalents(ctx, ents, e, clearance)
 		if err != nil {
 			return v, err
 		}
@@ -366,7 +463,7 @@ func (s *Service) view(ctx context.Context, in intel.Indicator, sc risk.Score, g
 		default:
 			continue
 		}
-		uses, err := s.related(ctx, e.ID, clearance, "uses")
+		uses, err := related(ctx, ents, e.ID, clearance, "uses")
 		if err != nil {
 			return v, err
 		}
@@ -398,7 +495,7 @@ const maxEquivalentNames = 12
 // equivalents returns the entities other than e that stand for the same actor or software: those
 // whose STIX UUID e lists as related (MISP galaxy clusters carry ATT&CK's UUIDs), and those of a
 // kindred type whose name or alias is e's name or one of its aliases.
-func (s *Service) equivalents(ctx context.Context, e intel.Entity, clearance intel.TLP) ([]intel.Entity, error) {
+func equivalents(ctx context.Context, ents entities, e intel.Entity, clearance intel.TLP) ([]intel.Entity, error) {
 	kin := kinship(e.Type)
 	if kin == 0 {
 		return nil, nil
@@ -412,7 +509,7 @@ func (s *Service) equivalents(ctx context.Context, e intel.Entity, clearance int
 	}
 	for _, u := range relatedUUIDs(e) {
 		for _, t := range []intel.EntityType{intel.IntrusionSet, intel.Malware, intel.Tool} {
-			c, err := s.store.Entity(ctx, string(t)+"--"+u)
+			c, err := ents.entity(ctx, string(t)+"--"+u)
 			if err == nil {
 				add(c)
 			} else if !errors.Is(err, store.ErrNotFound) {
@@ -425,7 +522,7 @@ func (s *Service) equivalents(ctx context.Context, e intel.Entity, clearance int
 		if n == "" {
 			continue
 		}
-		cs, err := s.store.ListEntities(ctx, store.EntityFilter{Name: n, Limit: 10})
+		cs, err := ents.named(ctx, n, 10)
 		if err != nil {
 			return nil, fmt.Errorf("reading entities named %s: %w", n, err)
 		}
@@ -457,8 +554,8 @@ func relatedUUIDs(e intel.Entity) []string {
 
 // related returns the entities on the other side of ref's relationships (of type relType when not
 // empty, and then only those where ref is the source), that the caller may see.
-func (s *Service) related(ctx context.Context, ref string, clearance intel.TLP, relType string) ([]intel.Entity, error) {
-	rels, err := s.store.Relationships(ctx, ref)
+func related(ctx context.Context, ents entities, ref string, clearance intel.TLP, relType string) ([]intel.Entity, error) {
+	rels, err := ents.relationships(ctx, ref)
 	if err != nil {
 		return nil, fmt.Errorf("reading relationships of %s: %w", ref, err)
 	}
@@ -471,7 +568,7 @@ func (s *Service) related(ctx context.Context, ref string, clearance intel.TLP, 
 		if other == ref {
 			other = rel.SourceRef
 		}
-		e, err := s.store.Entity(ctx, other)
+		e, err := ents.entity(ctx, other)
 		if err != nil {
 			continue // a dangling reference is not the caller's problem
 		}

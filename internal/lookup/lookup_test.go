@@ -2,12 +2,14 @@ package lookup_test
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/omen-tip/omen/internal/intel"
+	"github.com/omen-tip/omen/internal/kb"
 	"github.com/omen-tip/omen/internal/lookup"
 	"github.com/omen-tip/omen/internal/match"
 	"github.com/omen-tip/omen/internal/risk"
@@ -26,7 +28,9 @@ type report struct {
 	mal    string
 }
 
-func setup(t *testing.T, reports ...report) *lookup.Service {
+// setup loads reports into a new store and returns the two ways of answering: from the store, and
+// from the knowledge base in memory; both must give the same answers.
+func setup(t *testing.T, reports ...report) map[string]*lookup.Service {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, t.TempDir()+"/omen.db", nil)
@@ -57,9 +61,27 @@ func setup(t *testing.T, reports ...report) *lookup.Service {
 			t.Fatal(err)
 		}
 	}
-	svc := lookup.New(st, lists, risk.DefaultModel())
-	svc.SetClock(func() time.Time { return now })
-	return svc
+	// Pikabot as ATT&CK knows it, with one technique.
+	if err := st.PutEntities(ctx, []intel.Entity{
+		{ID: "malware--pikabot", Type: intel.Malware, Name: "Pikabot", TLP: intel.TLPClear},
+		{ID: "attack-pattern--t1071", Type: intel.AttackPattern, Name: "Application Layer Protocol", TLP: intel.TLPClear},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutRelationships(ctx, []intel.Relationship{{ID: "relationship--1", Type: "uses",
+		SourceRef: "malware--pikabot", TargetRef: "attack-pattern--t1071", TLP: intel.TLPClear}}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := kb.Open(ctx, st, kb.Options{Warninglists: lists})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := lookup.New(st, lists, risk.DefaultModel())
+	fast := lookup.NewWithKB(k, risk.DefaultModel())
+	for _, svc := range []*lookup.Service{plain, fast} {
+		svc.SetClock(func() time.Time { return now })
+	}
+	return map[string]*lookup.Service{"store": plain, "kb": fast}
 }
 
 func one(t *testing.T, svc *lookup.Service, v string, c intel.TLP) lookup.Result {
@@ -73,7 +95,7 @@ func one(t *testing.T, svc *lookup.Service, v string, c intel.TLP) lookup.Result
 
 func TestLookup(t *testing.T) {
 	day := 24 * time.Hour
-	svc := setup(t,
+	svcs := setup(t,
 		report{"feodo", intel.Observable{Type: intel.IPv4, Value: "192.9.135.73"}, 90, intel.TLPClear, day, "Pikabot"},
 		report{"drop", intel.Observable{Type: intel.CIDR, Value: "1.10.16.0/20"}, 90, intel.TLPClear, 0, ""},
 		report{"feodo", intel.Observable{Type: intel.Domain, Value: "evil.com"}, 80, intel.TLPClear, 0, ""},
@@ -105,48 +127,61 @@ func TestLookup(t *testing.T) {
 		{"8.8.8.8", intel.TLPRed, risk.Benign, "", "", "No source reports this value.", ""},
 		{"nothing-here.com", intel.TLPRed, risk.Unknown, "", "", "No source reports this value.", ""},
 	}
-	for _, tc := range tests {
-		t.Run(tc.query+"@"+tc.clearance.String(), func(t *testing.T) {
-			r := one(t, svc, tc.query, tc.clearance)
-			if r.Verdict != tc.verdict {
-				t.Errorf("verdict %s (score %d), want %s; evidence %q", r.Verdict, r.Score, tc.verdict, r.Evidence)
-			}
-			if tc.match == "" && len(r.Matches) > 0 {
-				t.Errorf("matches %+v, want none", r.Matches)
-			}
-			if tc.match != "" && (len(r.Matches) == 0 || r.Matches[0].Match != tc.match || r.Matches[0].Indicator.Value != tc.matched) {
-				t.Errorf("matches %+v, want %s %s first", r.Matches, tc.match, tc.matched)
-			}
-			if ev := strings.Join(r.Evidence, "\n"); !strings.Contains(ev, tc.evidence) {
-				t.Errorf("evidence %q lacks %q", ev, tc.evidence)
-			}
-			if tc.list != "" && !slices.ContainsFunc(r.Warninglists, func(w lookup.WarninglistHit) bool { return w.Name == tc.list }) {
-				t.Errorf("warninglists %+v lack %q", r.Warninglists, tc.list)
-			}
-			if r.Band != risk.Band(r.Score) || r.ModelVersion != risk.ModelVersion {
-				t.Errorf("band %s model %s", r.Band, r.ModelVersion)
-			}
-		})
+	var answers []lookup.Result
+	for _, name := range []string{"store", "kb"} {
+		svc := svcs[name]
+		for _, tc := range tests {
+			t.Run(name+"/"+tc.query+"@"+tc.clearance.String(), func(t *testing.T) {
+				r := one(t, svc, tc.query, tc.clearance)
+				if r.Verdict != tc.verdict {
+					t.Errorf("verdict %s (score %d), want %s; evidence %q", r.Verdict, r.Score, tc.verdict, r.Evidence)
+				}
+				if tc.match == "" && len(r.Matches) > 0 {
+					t.Errorf("matches %+v, want none", r.Matches)
+				}
+				if tc.match != "" && (len(r.Matches) == 0 || r.Matches[0].Match != tc.match || r.Matches[0].Indicator.Value != tc.matched) {
+					t.Errorf("matches %+v, want %s %s first", r.Matches, tc.match, tc.matched)
+				}
+				if ev := strings.Join(r.Evidence, "\n"); !strings.Contains(ev, tc.evidence) {
+					t.Errorf("evidence %q lacks %q", ev, tc.evidence)
+				}
+				if tc.list != "" && !slices.ContainsFunc(r.Warninglists, func(w lookup.WarninglistHit) bool { return w.Name == tc.list }) {
+					t.Errorf("warninglists %+v lack %q", r.Warninglists, tc.list)
+				}
+				if r.Band != risk.Band(r.Score) || r.ModelVersion != risk.ModelVersion {
+					t.Errorf("band %s model %s", r.Band, r.ModelVersion)
+				}
+				answers = append(answers, r)
+			})
+		}
+		r := one(t, svc, "192.9.135.73", intel.TLPRed)
+		in := r.Matches[0].Indicator
+		if len(in.Sources) != 1 || in.Sources[0].Name != "feodo" || in.Sources[0].Reliability != 'B' || in.Sources[0].Confidence != 90 {
+			t.Errorf("%s: sources %+v", name, in.Sources)
+		}
+		if len(in.Entities) != 2 || in.Entities[0].Name != "Pikabot" || in.Entities[0].Type != intel.Malware ||
+			in.Entities[1].Name != "Application Layer Protocol" || in.Entities[1].Via != "Pikabot" {
+			t.Errorf("%s: entities %+v", name, in.Entities)
+		}
+		if r := one(t, svc, "77.90.185.20", intel.TLPRed); len(r.Expired) != 1 || r.Expired[0].Indicator.Sources[0].Name != "old" {
+			t.Errorf("%s: expired indicator not shown as history: %+v", name, r.Expired)
+		}
+		// The dampened Cloudflare address: 90 × 0.7 × 1.0 × 0.1 → 6.
+		if r := one(t, svc, "104.16.1.1", intel.TLPRed); r.Score != 6 || r.Matches[0].Indicator.Score != 6 {
+			t.Errorf("%s: cloudflare score %d, want 6", name, r.Score)
+		}
 	}
-	r := one(t, svc, "192.9.135.73", intel.TLPRed)
-	in := r.Matches[0].Indicator
-	if len(in.Sources) != 1 || in.Sources[0].Name != "feodo" || in.Sources[0].Reliability != 'B' || in.Sources[0].Confidence != 90 {
-		t.Errorf("sources %+v", in.Sources)
-	}
-	if len(in.Entities) != 1 || in.Entities[0].Name != "Pikabot" || in.Entities[0].Type != intel.Malware {
-		t.Errorf("entities %+v", in.Entities)
-	}
-	if r := one(t, svc, "77.90.185.20", intel.TLPRed); len(r.Expired) != 1 || r.Expired[0].Indicator.Sources[0].Name != "old" {
-		t.Errorf("expired indicator not shown as history: %+v", r.Expired)
-	}
-	// The dampened Cloudflare address: 90 × 0.7 × 1.0 × 0.1 → 6.
-	if r := one(t, svc, "104.16.1.1", intel.TLPRed); r.Score != 6 || r.Matches[0].Indicator.Score != 6 {
-		t.Errorf("cloudflare score %d, want 6", r.Score)
+	if n := len(answers) / 2; len(answers) == 2*len(tests) && !reflect.DeepEqual(answers[:n], answers[n:]) {
+		for i := range n {
+			if !reflect.DeepEqual(answers[i], answers[n+i]) {
+				t.Errorf("%s: the store and the knowledge base disagree:\n%+v\n%+v", answers[i].Query, answers[i], answers[n+i])
+			}
+		}
 	}
 }
 
 func TestLookupBadInput(t *testing.T) {
-	svc := setup(t)
+	svc := setup(t)["kb"]
 	res, err := svc.Lookup(t.Context(), []string{"", "not an observable at all", "999.1.1.1", strings.Repeat("a", 1<<20), "\xff\xfe"}, intel.TLPRed)
 	if err != nil {
 		t.Fatal(err)

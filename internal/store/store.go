@@ -48,6 +48,10 @@ type Store interface {
 	// per element that has one, so an observable given twice comes back twice. An indicator's
 	// reports are ordered by FirstSeen, then source name.
 	Indicators(ctx context.Context, obs []intel.Observable) ([]intel.Indicator, error)
+	// IndicatorsByID returns the indicators with the given IDs, each with all its reports, in
+	// argument order (an ID given twice comes back twice); IDs with no indicator are left out. It
+	// serves the matching engine's hits, so it reads many IDs in one or a few queries.
+	IndicatorsByID(ctx context.Context, ids []int64) ([]intel.Indicator, error)
 	// ScanIndicators calls fn for every indicator (with its reports) in ID order until fn returns an
 	// error, which ScanIndicators then returns. fn may call the store. The scan is not one
 	// snapshot: indicators committed while it runs may or may not be seen.
@@ -70,6 +74,12 @@ type Store interface {
 	// counts as 1; a zero FirstSeen or LastSeen takes the other, or now when both are zero.
 	AddSighting(ctx context.Context, s intel.Sighting) (intel.Sighting, error)
 	Sightings(ctx context.Context, o intel.Observable) ([]intel.Sighting, error) // latest LastSeen first
+	// SightingsOf returns the sightings of every observable in obs (latest LastSeen first, then by
+	// ID) in a few queries: the lookup and enrichment paths read many at once.
+	SightingsOf(ctx context.Context, obs []intel.Observable) ([]intel.Sighting, error)
+	// SetSightingVerdict sets the verdict ("", "tp" or "fp") of every sighting of o, counts and
+	// times unchanged, and returns how many sightings it changed (0 when o has none).
+	SetSightingVerdict(ctx context.Context, o intel.Observable, verdict string) (int, error)
 
 	// PutAsset inserts a when its ID is 0, else updates it (ErrNotFound when there is none).
 	// CreatedAt is set on insert and kept; UpdatedAt is set on every put.
@@ -80,10 +90,26 @@ type Store interface {
 
 	// PutFinding inserts f when its ID is 0, else updates it (ErrNotFound when there is none). An
 	// empty Status is stored as intel.FindingNew. CreatedAt is f.CreatedAt (now when zero) on insert
-	// and kept on update; UpdatedAt is set on every put.
+	// and kept on update; UpdatedAt is set on every put. A Count below 1 is stored as 1, a zero
+	// LastSeen as CreatedAt. Detail must be empty or valid JSON.
 	PutFinding(ctx context.Context, f intel.Finding) (intel.Finding, error)
+	// UpdateFinding reads finding id, lets fn change it, and stores the result (as PutFinding, ID
+	// and CreatedAt kept) in one write transaction, so that concurrent read-modify-write cycles,
+	// from this process or another, never lose an update. An error from fn is returned and nothing
+	// is written. ErrNotFound when there is no such finding.
+	UpdateFinding(ctx context.Context, id int64, fn func(f *intel.Finding) error) (intel.Finding, error)
 	Finding(ctx context.Context, id int64) (intel.Finding, error)
 	ListFindings(ctx context.Context, f FindingFilter) ([]intel.Finding, error)
+
+	// PutAllow adds e.Observable to the allowlist or, when it is there already, replaces the
+	// entry's Reason, Actor and FindingID (ID and CreatedAt kept; CreatedAt is e.CreatedAt, or now
+	// when zero, on insert). Returns the stored entry.
+	PutAllow(ctx context.Context, e intel.AllowEntry) (intel.AllowEntry, error)
+	Allowlist(ctx context.Context) ([]intel.AllowEntry, error) // ordered by ID
+	DeleteAllow(ctx context.Context, id int64) error           // ErrNotFound when there is none
+	// RecordVerdict counts one analyst verdict against the named source: TruePositives when tp,
+	// else FalsePositives. ErrNotFound for an unknown source.
+	RecordVerdict(ctx context.Context, source string, tp bool) error
 
 	AppendAudit(ctx context.Context, e intel.AuditEntry) error               // a zero Time means now
 	AuditLog(ctx context.Context, f AuditFilter) ([]intel.AuditEntry, error) // newest first
@@ -167,10 +193,15 @@ type EntityFilter struct {
 	Limit int
 }
 
-// FindingFilter selects findings, newest (CreatedAt, then ID) first.
+// FindingFilter selects findings, newest (CreatedAt, then ID) first. Zero fields match everything.
 type FindingFilter struct {
-	Status string
-	Limit  int
+	Status      string
+	Key         string            // the dedupe key, exactly
+	Open        bool              // only findings neither resolved nor false positive
+	Since       time.Time         // LastSeen at or after Since
+	MinPriority int               // Priority at least MinPriority
+	Observable  *intel.Observable // about this observable
+	Limit       int
 }
 
 // AuditFilter selects audit entries.

@@ -12,7 +12,7 @@ import (
 )
 
 const sourceColumns = `id, name, kind, url, reliability, confidence, tlp, enabled, created_at, updated_at,
-	last_run, last_success, last_error, last_stats, good_records`
+	last_run, last_success, last_error, last_stats, good_records, true_positives, false_positives`
 
 // PutSource inserts or updates the source named s.Name. CreatedAt is set on insert and kept on
 // update (the argument's times are ignored); UpdatedAt is set to now. The run health fields
@@ -100,6 +100,22 @@ func (db *DB) RecordSourceRun(ctx context.Context, name string, run intel.Source
 	return nil
 }
 
+// RecordVerdict counts one analyst verdict (true or false positive) against the source named name.
+func (db *DB) RecordVerdict(ctx context.Context, name string, tp bool) error {
+	col := "false_positives"
+	if tp {
+		col = "true_positives"
+	}
+	res, err := db.w.ExecContext(ctx, "UPDATE sources SET "+col+" = "+col+" + 1 WHERE name = ?", name)
+	if err != nil {
+		return fmt.Errorf("recording a verdict on source %s: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("source", name)
+	}
+	return nil
+}
+
 // SourceState returns the collector state saved by the last good run of the source named name, nil
 // when there is none (an empty state counts as none).
 func (db *DB) SourceState(ctx context.Context, name string) ([]byte, error) {
@@ -167,7 +183,7 @@ func scanSource(sc scanner) (intel.Source, error) {
 	var stats string
 	var tlp, enabled, created, updated, lastRun, lastOK int64
 	if err := sc.Scan(&s.ID, &s.Name, &s.Kind, &s.URL, &rel, &s.Confidence, &tlp, &enabled,
-		&created, &updated, &lastRun, &lastOK, &s.LastError, &stats, &s.GoodRecords); err != nil {
+		&created, &updated, &lastRun, &lastOK, &s.LastError, &stats, &s.GoodRecords, &s.TruePositives, &s.FalsePositives); err != nil {
 		return intel.Source{}, err
 	}
 	st, err := decodeRunStats(stats)

@@ -63,6 +63,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"APIKeys", testAPIKeys},
 		{"Stats", testStats},
 		{"Concurrency", testConcurrency},
+		{"IndicatorsByID", testIndicatorsByID},
+		{"FindingFields", testFindingFields},
+		{"FindingFilter", testFindingFilter},
+		{"UpdateFinding", testUpdateFinding},
+		{"Allowlist", testAllowlist},
+		{"Verdicts", testVerdicts},
+		{"SightingVerdict", testSightingVerdict},
+		{"SightingsOf", testSightingsOf},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

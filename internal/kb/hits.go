@@ -1,0 +1,156 @@
+package kb
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/omen-tip/omen/internal/intel"
+	"github.com/omen-tip/omen/internal/match"
+)
+
+// Hit is what the lookup and enrichment paths read of a matched indicator besides the index: the
+// indicator with all its reports, and the relationships it takes part in. A Hit is shared
+// between callers: never modify it.
+type Hit struct {
+	Indicator     intel.Indicator
+	Relationships []intel.Relationship // the indicator on either side, by ID
+}
+
+// Hits returns the details of the matched indicators, by ID, from the cache or the store (one
+// read for all the misses). An indicator gone from the store since the snapshot was built is left
+// out.
+func (k *KB) Hits(ctx context.Context, ms []match.Match) (map[int64]*Hit, error) {
+	out := make(map[int64]*Hit, len(ms))
+	var missID []int64
+	for _, m := range ms {
+		if _, ok := out[m.ID]; ok {
+			continue
+		}
+		if h, ok := k.cache.get(m.ID); ok {
+			out[m.ID] = h
+			continue
+		}
+		out[m.ID] = nil
+		missID = append(missID, m.ID)
+	}
+	if len(missID) == 0 {
+		return out, nil
+	}
+	for _, id := range missID {
+		delete(out, id)
+	}
+	ins, err := k.indicators(ctx, missID)
+	if err != nil {
+		return nil, fmt.Errorf("reading matched indicators: %w", err)
+	}
+	refs := make([]string, 0, len(ins))
+	for _, in := range ins {
+		refs = append(refs, in.Observable.String())
+	}
+	rels, err := k.st.RelationshipsFrom(ctx, refs)
+	if err != nil {
+		return nil, fmt.Errorf("reading relationships of matched indicators: %w", err)
+	}
+	byRef := map[string][]intel.Relationship{}
+	for _, r := range rels {
+		byRef[r.SourceRef] = append(byRef[r.SourceRef], r)
+	}
+	g := k.Graph()
+	for _, in := range ins {
+		ref := in.Observable.String()
+		h := &Hit{Indicator: in, Relationships: append(byRef[ref], g.To(ref)...)}
+		out[in.ID] = h
+		k.cache.put(in.ID, h)
+	}
+	return out, nil
+}
+
+// parallelRead is the number of indicators from which Hits splits its store read in two, read
+// side by side (SQLite reads run in parallel on WAL; decoding rows is CPU work).
+const parallelRead = 256
+
+func (k *KB) indicators(ctx context.Context, ids []int64) ([]intel.Indicator, error) {
+	if len(ids) < parallelRead {
+		return k.st.IndicatorsByID(ctx, ids)
+	}
+	half := len(ids) / 2
+	var (
+		wg     sync.WaitGroup
+		second []intel.Indicator
+		err2   error
+	)
+	wg.Go(func() { second, err2 = k.st.IndicatorsByID(ctx, ids[half:]) })
+	first, err := k.st.IndicatorsByID(ctx, ids[:half])
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	if err2 != nil {
+		return nil, err2
+	}
+	return append(first, second...), nil
+}
+
+// hitCache is a bounded map of Hits, sharded to keep lock hold times short under many workers.
+type hitCache struct {
+	shards [16]hitShard
+	per    int
+}
+
+type hitShard struct {
+	mu sync.Mutex
+	m  map[int64]*Hit
+}
+
+func newHitCache(size int) *hitCache {
+	c := &hitCache{per: max(1, size/16)}
+	for i := range c.shards {
+		c.shards[i].m = map[int64]*Hit{}
+	}
+	return c
+}
+
+func (c *hitCache) shard(id int64) *hitShard { return &c.shards[uint64(id)%uint64(len(c.shards))] }
+
+func (c *hitCache) get(id int64) (*Hit, bool) {
+	s := c.shard(id)
+	s.mu.Lock()
+	h, ok := s.m[id]
+	s.mu.Unlock()
+	return h, ok
+}
+
+func (c *hitCache) put(id int64, h *Hit) {
+	s := c.shard(id)
+	s.mu.Lock()
+	if len(s.m) >= c.per {
+		// Evict an eighth, at random (map order): cheap, and fair enough for a cache whose hot
+		// entries come back at once.
+		n := c.per/8 + 1
+		for k := range s.m {
+			delete(s.m, k)
+			if n--; n == 0 {
+				break
+			}
+		}
+	}
+	s.m[id] = h
+	s.mu.Unlock()
+}
+
+func (c *hitCache) drop(id int64) {
+	s := c.shard(id)
+	s.mu.Lock()
+	delete(s.m, id)
+	s.mu.Unlock()
+}
+
+func (c *hitCache) clear() {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		clear(s.m)
+		s.mu.Unlock()
+	}
+}
