@@ -47,6 +47,15 @@ func (s *Server) enrich(w http.ResponseWriter, r *http.Request) {
 		}
 		format = f
 	}
+	output := enrich.OutputECS
+	if v := q.Get("output"); v != "" {
+		o, err := enrich.ParseOutput(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		output = o
+	}
 	minPriority := 0
 	if v := q.Get("min_priority"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -69,6 +78,7 @@ func (s *Server) enrich(w http.ResponseWriter, r *http.Request) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	en := s.deps.Enricher.WithClearance(caller(r).Clearance)
 	wk := en.NewWorker(s.decoders[format])
+	wk.SetOutput(output)
 	if ct == "application/json" && format != enrich.FormatCEF {
 		var line bytes.Buffer
 		if err := json.Compact(&line, bytes.TrimSpace(body)); err != nil {
@@ -87,6 +97,10 @@ func (s *Server) enrich(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Omen-Priority", strconv.Itoa(res.Priority))
+		if len(res.Out) == 0 { // OCSF: no detection, no finding
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		w.Write(res.Out)
 		w.Write([]byte{'\n'})
 		return
@@ -107,7 +121,7 @@ func (s *Server) enrich(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.As(err, &syn):
 			bad++
-			if minPriority == 0 {
+			if minPriority == 0 && output == enrich.OutputECS {
 				out.Write(line)
 				out.WriteByte('\n')
 			}
@@ -119,7 +133,7 @@ func (s *Server) enrich(w http.ResponseWriter, r *http.Request) {
 		if res.Matched {
 			matched++
 		}
-		if minPriority > 0 && (!res.Matched || res.Priority < minPriority) {
+		if len(res.Out) == 0 || minPriority > 0 && (!res.Matched || res.Priority < minPriority) {
 			continue
 		}
 		out.Write(res.Out)

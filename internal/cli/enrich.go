@@ -24,6 +24,7 @@ import (
 // enrichOptions are the flags of omen enrich.
 type enrichOptions struct {
 	in, out, format, mapping string
+	output                   string
 	workers, minPriority     int
 	findingPriority          int
 	noFindings, asJSON       bool
@@ -58,6 +59,7 @@ its enriched copy is published, and a restart neither loses nor duplicates outpu
 	f.StringVar(&o.in, "in", "-", "input file (- for standard input)")
 	f.StringVar(&o.out, "out", "-", "output file (- for standard output)")
 	f.StringVar(&o.format, "format", "ecs", "input format: ecs, zeek, suricata or cef")
+	f.StringVar(&o.output, "output", "ecs", "output shape: ecs (the events, enriched) or ocsf (an OCSF Detection Finding per matched event)")
 	f.StringVar(&o.mapping, "mapping", "", "YAML field mapping for other JSON shapes (overrides the format's shipped one)")
 	f.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "events enriched in parallel")
 	f.IntVar(&o.minPriority, "min-priority", 0, "write only events with at least this priority (0: every event)")
@@ -88,6 +90,10 @@ func (e *env) runEnrich(ctx context.Context, o enrichOptions) error {
 		}
 	}
 	dec, err := enrich.NewDecoder(format, mapping)
+	if err != nil {
+		return err
+	}
+	output, err := enrich.ParseOutput(o.output)
 	if err != nil {
 		return err
 	}
@@ -141,9 +147,9 @@ func (e *env) runEnrich(ctx context.Context, o enrichOptions) error {
 
 	start := time.Now()
 	if streaming {
-		err = e.enrichStream(ctx, a, en, dec, o)
+		err = e.enrichStream(ctx, a, en, dec, output, o)
 	} else {
-		err = e.enrichFile(ctx, en, dec, o)
+		err = e.enrichFile(ctx, en, dec, output, o)
 	}
 	st := en.Stats()
 	took := time.Since(start)
@@ -162,7 +168,7 @@ const enrichBatch = 1024
 
 // enrichFile runs the NDJSON filter: batches of lines are enriched by the workers side by side,
 // then written in input order.
-func (e *env) enrichFile(ctx context.Context, en *enrich.Enricher, dec *enrich.Decoder, o enrichOptions) error {
+func (e *env) enrichFile(ctx context.Context, en *enrich.Enricher, dec *enrich.Decoder, output enrich.Output, o enrichOptions) error {
 	in := e.stdin
 	if o.in != "-" {
 		f, err := os.Open(o.in)
@@ -185,6 +191,7 @@ func (e *env) enrichFile(ctx context.Context, en *enrich.Enricher, dec *enrich.D
 	workers := make([]*enrich.Worker, o.workers)
 	for i := range workers {
 		workers[i] = en.NewWorker(dec)
+		workers[i].SetOutput(output)
 	}
 	type slot struct {
 		line []byte
@@ -208,10 +215,10 @@ func (e *env) enrichFile(ctx context.Context, en *enrich.Enricher, dec *enrich.D
 					r, err := w.Enrich(ctx, s.line)
 					switch {
 					case err != nil:
-						s.err, s.out, s.keep = err, s.line, o.minPriority == 0
+						s.err, s.out, s.keep = err, s.line, o.minPriority == 0 && output == enrich.OutputECS
 					default:
 						s.out = append(s.out[:0], r.Out...)
-						s.keep = r.Priority >= o.minPriority && (o.minPriority == 0 || r.Matched)
+						s.keep = len(r.Out) > 0 && r.Priority >= o.minPriority && (o.minPriority == 0 || r.Matched)
 					}
 				}
 			})
@@ -265,8 +272,12 @@ func (e *env) enrichFile(ctx context.Context, en *enrich.Enricher, dec *enrich.D
 }
 
 // enrichStream runs omen as a JetStream worker until ctx is done.
-func (e *env) enrichStream(ctx context.Context, a *app, en *enrich.Enricher, dec *enrich.Decoder, o enrichOptions) error {
-	pool := sync.Pool{New: func() any { return en.NewWorker(dec) }}
+func (e *env) enrichStream(ctx context.Context, a *app, en *enrich.Enricher, dec *enrich.Decoder, output enrich.Output, o enrichOptions) error {
+	pool := sync.Pool{New: func() any {
+		w := en.NewWorker(dec)
+		w.SetOutput(output)
+		return w
+	}}
 	cfg := o.nats
 	cfg.Log = a.log.With("component", "nats")
 	st, err := natsjs.Run(ctx, cfg, func(ctx context.Context, event []byte) ([]byte, bool, error) {
@@ -277,12 +288,12 @@ func (e *env) enrichStream(ctx context.Context, a *app, en *enrich.Enricher, dec
 		if errors.As(err, &syn) {
 			// A bad event will not get better on redelivery: pass it on unchanged, as the filter does.
 			a.log.Warn("event does not decode; passed on unchanged", "err", err)
-			return append([]byte(nil), event...), o.minPriority > 0, nil
+			return append([]byte(nil), event...), o.minPriority > 0 || output != enrich.OutputECS, nil
 		}
 		if err != nil {
 			return nil, false, err
 		}
-		if o.minPriority > 0 && (!r.Matched || r.Priority < o.minPriority) {
+		if len(r.Out) == 0 || o.minPriority > 0 && (!r.Matched || r.Priority < o.minPriority) {
 			return nil, true, nil
 		}
 		return append([]byte(nil), r.Out...), false, nil

@@ -53,7 +53,16 @@ type shared struct {
 	recent *recentSightings
 	grades atomic.Pointer[map[string]intel.Reliability]
 	allow  atomic.Pointer[map[intel.Observable]bool]
-	stats  struct{ events, matched, findings, errors atomic.Int64 }
+	// stats are sharded so that workers on different cores do not write one cache line per event.
+	stats   [statShards]counters
+	workers atomic.Uint32
+}
+
+const statShards = 16
+
+type counters struct {
+	events, matched, findings, errors atomic.Int64
+	_                                 [32]byte // pad to a cache line
 }
 
 // WithClearance returns an enricher sharing e's state whose output carries nothing above c (the
@@ -142,8 +151,15 @@ type Stats struct {
 
 // Stats returns the counts so far.
 func (e *Enricher) Stats() Stats {
-	return Stats{Events: e.stats.events.Load(), Matched: e.stats.matched.Load(), Findings: e.stats.findings.Load(),
-		Errors: e.stats.errors.Load()}
+	var st Stats
+	for i := range e.stats {
+		c := &e.stats[i]
+		st.Events += c.events.Load()
+		st.Matched += c.matched.Load()
+		st.Findings += c.findings.Load()
+		st.Errors += c.errors.Load()
+	}
+	return st
 }
 
 func (e *Enricher) reliability(source string) intel.Reliability {
@@ -176,12 +192,15 @@ type Result struct {
 // Worker enriches events one at a time, reusing its buffers. It is not safe for concurrent use.
 type Worker struct {
 	e    *Enricher
+	st   *counters // this worker's shard of the enricher's counts
 	dec  *Decoder
 	ev   Event
 	ms   []match.Match
 	hits []fieldMatch
 	all  []match.Match
 	out  []byte
+	// output is the shape written (default ECS).
+	output Output
 }
 
 type fieldMatch struct {
@@ -190,15 +209,17 @@ type fieldMatch struct {
 }
 
 // NewWorker returns a worker decoding with dec.
-func (e *Enricher) NewWorker(dec *Decoder) *Worker { return &Worker{e: e, dec: dec} }
+func (e *Enricher) NewWorker(dec *Decoder) *Worker {
+	return &Worker{e: e, dec: dec, st: &e.stats[e.workers.Add(1)%statShards]}
+}
 
 // Enrich decodes line and enriches it. A line that does not decode is an error (the caller counts
 // it and goes on); so is a store failure while reading a matched indicator's details.
 func (w *Worker) Enrich(ctx context.Context, line []byte) (Result, error) {
-	w.e.stats.events.Add(1)
+	w.st.events.Add(1)
 	ev := &w.ev
 	if err := w.dec.Decode(line, ev); err != nil {
-		w.e.stats.errors.Add(1)
+		w.st.errors.Add(1)
 		return Result{}, err
 	}
 	snap := w.e.kb.Snapshot()
@@ -211,11 +232,11 @@ func (w *Worker) Enrich(ctx context.Context, line []byte) (Result, error) {
 		}
 	}
 	if len(w.hits) == 0 {
-		return Result{Out: ev.Raw}, nil
+		return w.unmatched(), nil
 	}
 	r, err := w.matched(ctx, snap)
 	if err != nil {
-		w.e.stats.errors.Add(1)
+		w.st.errors.Add(1)
 	}
 	return r, err
 }
@@ -225,6 +246,15 @@ func (e *Enricher) Enrich(ctx context.Context, dec *Decoder, line []byte) (Resul
 	r, err := e.NewWorker(dec).Enrich(ctx, line)
 	r.Out = append([]byte(nil), r.Out...)
 	return r, err
+}
+
+// unmatched is the result of an event that matched nothing: the event itself, or nothing in OCSF
+// (a Detection Finding needs a detection).
+func (w *Worker) unmatched() Result {
+	if w.output == OutputOCSF {
+		return Result{}
+	}
+	return Result{Out: w.ev.Raw}
 }
 
 // indicatorMatch is one matched indicator and the fields of the event that matched it.
@@ -272,9 +302,9 @@ func (w *Worker) matched(ctx context.Context, snap *match.Snapshot) (Result, err
 		}
 	}
 	if len(inds) == 0 {
-		return Result{Out: ev.Raw}, nil
+		return w.unmatched(), nil
 	}
-	e.stats.matched.Add(1)
+	w.st.matched.Add(1)
 
 	// The organisation's assets the event involves, and the values that are its own.
 	involved := w.assets(snap)
@@ -313,13 +343,32 @@ func (w *Worker) matched(ctx context.Context, snap *match.Snapshot) (Result, err
 	}
 	p := e.model.Priority(in)
 
-	// The output.
+	// The finding first (the OCSF output names it), then the output.
 	top := topAsset(involved)
 	recs := recommend(p, inds, ev, top, in.DoNotBlock || in.FalsePositive)
-	enrichments := w.enrichments(inds, now)
 	pj, err := json.Marshal(p)
 	if err != nil {
 		return Result{}, err
+	}
+	res := Result{Matched: true, Priority: p.Score, Level: p.Level}
+	if e.findings != nil && !in.FalsePositive {
+		f, created, err := e.findings.Raise(ctx, findings.Candidate{Kind: FindingKind, Title: title(inds[0], ev, where, top),
+			Observable: ev.Fields[inds[0].fields[0]].Observable, Asset: assetOf(top), Priority: p.Score, Level: p.Level,
+			Evidence: p.Evidence, Recommendations: recs, Detail: pj, TLP: tlpOf(inds), Sources: sources(inds), At: at})
+		if err != nil {
+			return Result{}, fmt.Errorf("raising a finding: %w", err)
+		}
+		res.Finding = f.ID
+		if created {
+			w.st.findings.Add(1)
+		}
+	}
+	if w.output == OutputOCSF {
+		if w.out, err = w.ocsf(w.out[:0], p, inds, top, recs, now, res.Finding); err != nil {
+			return Result{}, err
+		}
+		res.Out = w.out
+		return res, nil
 	}
 	omen := omenObject{Priority: pj, Recommendations: recs}
 	if top != nil {
@@ -331,7 +380,7 @@ func (w *Worker) matched(ctx context.Context, snap *match.Snapshot) (Result, err
 	}
 	score := strconv.Itoa(p.Score)
 	w.out, err = Merge(w.out[:0], ev.Raw, []Addition{
-		{Path: "threat.enrichments", Value: enrichments, Append: true},
+		{Path: "threat.enrichments", Value: w.enrichments(inds, now), Append: true},
 		{Path: "event.risk_score", Value: json.RawMessage(score)},
 		{Path: "event.risk_score_norm", Value: json.RawMessage(score)},
 		{Path: "omen", Value: oj},
@@ -339,20 +388,7 @@ func (w *Worker) matched(ctx context.Context, snap *match.Snapshot) (Result, err
 	if err != nil {
 		return Result{}, fmt.Errorf("writing the enrichment: %w", err)
 	}
-	res := Result{Out: w.out, Matched: true, Priority: p.Score, Level: p.Level}
-
-	if e.findings != nil && !in.FalsePositive {
-		f, created, err := e.findings.Raise(ctx, findings.Candidate{Kind: FindingKind, Title: title(inds[0], ev, where, top),
-			Observable: ev.Fields[inds[0].fields[0]].Observable, Asset: assetOf(top), Priority: p.Score, Level: p.Level,
-			Evidence: p.Evidence, Recommendations: recs, Detail: pj, TLP: tlpOf(inds), Sources: sources(inds), At: at})
-		if err != nil {
-			return Result{}, fmt.Errorf("raising a finding: %w", err)
-		}
-		res.Finding = f.ID
-		if created {
-			e.stats.findings.Add(1)
-		}
-	}
+	res.Out = w.out
 	return res, nil
 }
 

@@ -335,3 +335,62 @@ func TestClearance(t *testing.T) {
 		t.Errorf("cleared for RED: matched %v, %v", res2.Matched, err)
 	}
 }
+
+// The OCSF shape: a Detection Finding (class 2004) per matched event, nothing for the others.
+func TestOCSFOutput(t *testing.T) {
+	e := newEnv(t, []rep{{"vendor", "17.253.5.203", 95, 2 * time.Hour, "c2", intel.TLPClear}},
+		intel.Asset{Kind: "host", Name: "pay-gw-01", Values: []string{"10.178.98.102"}, Criticality: intel.CriticalityExtreme,
+			Exposure: "internet-facing"})
+	lines := corpusLines(t, "ecs-zeek.ndjson")
+	w := e.en.NewWorker(e.ecs)
+	w.SetOutput(enrich.OutputOCSF)
+	if res, err := w.Enrich(t.Context(), lines[1]); err != nil || res.Matched || len(res.Out) != 0 {
+		t.Errorf("unmatched event: %+v, %v", res, err)
+	}
+	res, err := w.Enrich(t.Context(), lines[3])
+	if err != nil || !res.Matched {
+		t.Fatal(res, err)
+	}
+	var f struct {
+		ClassUID    int  `json:"class_uid"`
+		TypeUID     int  `json:"type_uid"`
+		RiskScore   int  `json:"risk_score"`
+		RiskLevelID int  `json:"risk_level_id"`
+		IsAlert     bool `json:"is_alert"`
+		FindingInfo struct {
+			UID   string `json:"uid"`
+			Title string `json:"title"`
+		} `json:"finding_info"`
+		Observables []struct {
+			Name   string `json:"name"`
+			TypeID int    `json:"type_id"`
+			Value  string `json:"value"`
+		} `json:"observables"`
+		OSINT []struct {
+			TypeID int    `json:"type_id"`
+			Value  string `json:"value"`
+			TLP    string `json:"tlp"`
+		} `json:"osint"`
+		Enrichments []struct {
+			Name string `json:"name"`
+			Type string `json:"type"`
+		} `json:"enrichments"`
+		Unmapped struct {
+			OriginalEvent json.RawMessage `json:"original_event"`
+		} `json:"unmapped"`
+	}
+	if err := json.Unmarshal(res.Out, &f); err != nil {
+		t.Fatal(err)
+	}
+	if f.ClassUID != 2004 || f.TypeUID != 200401 || f.RiskScore != res.Priority || f.RiskLevelID != 4 || !f.IsAlert {
+		t.Errorf("finding header: %s", res.Out)
+	}
+	if len(f.Observables) != 3 || f.Observables[0].Name != "destination.address" && f.Observables[0].Name != "destination.ip" ||
+		f.Observables[0].TypeID != 2 || len(f.OSINT) != 1 || f.OSINT[0].TypeID != 1 || f.OSINT[0].TLP != "CLEAR" ||
+		len(f.Enrichments) != 3 || f.Enrichments[0].Type != "threat_intel" {
+		t.Errorf("observables %+v osint %+v enrichments %+v", f.Observables, f.OSINT, f.Enrichments)
+	}
+	if !strings.HasPrefix(f.FindingInfo.UID, "omen-finding-") || string(f.Unmapped.OriginalEvent) != string(lines[3]) {
+		t.Errorf("finding uid %q, original event kept: %v", f.FindingInfo.UID, string(f.Unmapped.OriginalEvent) == string(lines[3]))
+	}
+}
