@@ -20,6 +20,10 @@ func (e *env) benchCmd() *cobra.Command {
 			1000000, bench.Feed),
 		e.benchRunCmd("stix [--n 100000]", "Import a synthetic N-indicator STIX 2.1 bundle; print objects/s beside the plain-list import of the same observables",
 			100000, bench.STIX),
+		e.benchRunCmd("enrich [--n 5000000]", "Load N indicators (B6 mix) and enrich a synthetic ECS corpus; print events/s beside encoding/json decoding the same events, scaling, heap per indicator and the swap stall",
+			5000000, bench.Enrich),
+		e.benchRunCmd("api [--n 1000000]", "Serve the REST API over N indicators on 127.0.0.1; print lookup req/s beside a no-op handler under the same load, bulk lookup and latency",
+			1000000, bench.API),
 	)
 	return c
 }

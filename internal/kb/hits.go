@@ -15,6 +15,9 @@ import (
 type Hit struct {
 	Indicator     intel.Indicator
 	Relationships []intel.Relationship // the indicator on either side, by ID
+	// Sightings of the indicator's value inside the organisation, latest first, as of the read
+	// (a sighting written through the wrapped store drops the cached Hit).
+	Sightings []intel.Sighting
 }
 
 // Hits returns the details of the matched indicators, by ID, from the cache or the store (one
@@ -45,8 +48,18 @@ func (k *KB) Hits(ctx context.Context, ms []match.Match) (map[int64]*Hit, error)
 		return nil, fmt.Errorf("reading matched indicators: %w", err)
 	}
 	refs := make([]string, 0, len(ins))
+	obs := make([]intel.Observable, 0, len(ins))
 	for _, in := range ins {
 		refs = append(refs, in.Observable.String())
+		obs = append(obs, in.Observable)
+	}
+	sightings, err := k.st.SightingsOf(ctx, obs)
+	if err != nil {
+		return nil, fmt.Errorf("reading sightings of matched indicators: %w", err)
+	}
+	seen := map[intel.Observable][]intel.Sighting{}
+	for _, x := range sightings {
+		seen[x.Observable] = append(seen[x.Observable], x)
 	}
 	rels, err := k.st.RelationshipsFrom(ctx, refs)
 	if err != nil {
@@ -59,7 +72,7 @@ func (k *KB) Hits(ctx context.Context, ms []match.Match) (map[int64]*Hit, error)
 	g := k.Graph()
 	for _, in := range ins {
 		ref := in.Observable.String()
-		h := &Hit{Indicator: in, Relationships: append(byRef[ref], g.To(ref)...)}
+		h := &Hit{Indicator: in, Relationships: append(byRef[ref], g.To(ref)...), Sightings: seen[in.Observable]}
 		out[in.ID] = h
 		k.cache.put(in.ID, h)
 	}
@@ -137,6 +150,15 @@ func (c *hitCache) put(id int64, h *Hit) {
 	}
 	s.m[id] = h
 	s.mu.Unlock()
+}
+
+// dropValue drops the cached details of the indicator of o, if it has one.
+func (k *KB) dropValue(o intel.Observable) {
+	for _, m := range k.engine.Snapshot().Match(o, nil) {
+		if m.Kind == match.MatchExact {
+			k.cache.drop(m.ID)
+		}
+	}
 }
 
 func (c *hitCache) drop(id int64) {

@@ -91,6 +91,14 @@ func TestKBStaysFresh(t *testing.T) {
 		t.Error("the cache kept an indicator an ingest changed")
 	}
 
+	// A sighting written through the wrapped store shows in the details at once.
+	if _, err := st.AddSighting(ctx, intel.Sighting{Observable: ip, Where: "fw-1", LastSeen: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if hs, _ := k.Hits(ctx, ms); len(hs[ms[0].ID].Sightings) != 1 || hs[ms[0].ID].Sightings[0].Where != "fw-1" {
+		t.Errorf("sightings in the details: %+v", hs[ms[0].ID].Sightings)
+	}
+
 	// Assets and entities written through the wrapped store are reloaded by Sync (or Run).
 	if _, err := st.PutAsset(ctx, intel.Asset{Kind: "network", Name: "dmz", Values: []string{"203.0.113.0/24"}, Criticality: intel.CriticalityHigh}); err != nil {
 		t.Fatal(err)

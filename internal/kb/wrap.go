@@ -51,6 +51,16 @@ func (w *watched) DeleteAsset(ctx context.Context, id int64) error {
 	return w.Store.DeleteAsset(ctx, id)
 }
 
+func (w *watched) AddSighting(ctx context.Context, s intel.Sighting) (intel.Sighting, error) {
+	defer w.k.dropValue(s.Observable)
+	return w.Store.AddSighting(ctx, s)
+}
+
+func (w *watched) SetSightingVerdict(ctx context.Context, o intel.Observable, verdict string) (int, error) {
+	defer w.k.dropValue(o)
+	return w.Store.SetSightingVerdict(ctx, o, verdict)
+}
+
 func (w *watched) graphChanged() {
 	w.k.graphDirty.Store(true)
 	w.k.poke()

@@ -45,7 +45,7 @@ func BenchmarkLookupBulk(b *testing.B) {
 	if _, err := ing.Close(ctx); err != nil {
 		b.Fatal(err)
 	}
-	k, err := kb.Open(ctx, st, kb.Options{CacheSize: 1})
+	k, err := kb.Open(ctx, st, kb.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -180,6 +180,7 @@ func (s *Service) Lookup(ctx context.Context, values []string, clearance intel.T
 		}
 	}
 	var byObs map[intel.Observable]intel.Indicator
+	var sighted map[intel.Observable][]intel.Sighting
 	var ents entities
 	if snap != nil {
 		details, err := s.kb.Hits(ctx, hits)
@@ -188,9 +189,11 @@ func (s *Service) Lookup(ctx context.Context, values []string, clearance intel.T
 		}
 		byObs = make(map[intel.Observable]intel.Indicator, len(details))
 		rels := make(map[string][]intel.Relationship, len(details))
+		sighted = make(map[intel.Observable][]intel.Sighting, len(details))
 		for _, h := range details {
 			byObs[h.Indicator.Observable] = h.Indicator
 			rels[h.Indicator.Observable.String()] = h.Relationships
+			sighted[h.Indicator.Observable] = h.Sightings
 		}
 		ents = graphEntities{g: s.kb.Graph(), indicators: rels}
 	} else {
@@ -203,12 +206,11 @@ func (s *Service) Lookup(ctx context.Context, values []string, clearance intel.T
 			byObs[in.Observable] = in
 		}
 		ents = storeEntities{s.store}
+		if sighted, err = s.sightings(ctx, results, byObs); err != nil {
+			return nil, err
+		}
 	}
 	grades, err := s.reliabilities(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sighted, err := s.sightings(ctx, results, byObs)
 	if err != nil {
 		return nil, err
 	}

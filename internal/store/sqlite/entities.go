@@ -251,7 +251,7 @@ func (db *DB) RelationshipsFrom(ctx context.Context, refs []string) ([]intel.Rel
 	if err != nil {
 		return nil, err
 	}
-	out, err := queryAll(ctx, db.r, scanRelationship, `SELECT `+relationshipColumns+` FROM relationships
+	out, err := queryPrepared(ctx, db, scanRelationship, `SELECT `+relationshipColumns+` FROM relationships
 		WHERE source_ref IN (SELECT value FROM json_each(?1)) ORDER BY id`, string(b))
 	if err != nil {
 		return nil, fmt.Errorf("listing relationships from %d objects: %w", len(refs), err)

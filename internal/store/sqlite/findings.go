@@ -280,11 +280,22 @@ func (db *DB) IndicatorsByID(ctx context.Context, ids []int64) ([]intel.Indicato
 			distinct = append(distinct, id)
 		}
 	}
-	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	const query = `SELECT ` + indicatorColumns + `, ` + reportColumns + `, i.type
+			FROM json_each(?) AS j CROSS JOIN indicators AS i ON i.id = j.value ` + reportJoin
+	st, err := db.prepared(ctx, query)
 	if err != nil {
-		return nil, fmt.Errorf("reading indicators by ID: %w", err)
+		return nil, err
 	}
-	defer tx.Rollback()
+	// One chunk needs no transaction to be consistent; several share one.
+	var q queryer = stmtQueryer{st}
+	if len(distinct) > jsonChunk {
+		tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return nil, fmt.Errorf("reading indicators by ID: %w", err)
+		}
+		defer tx.Rollback()
+		q = stmtQueryer{tx.StmtContext(ctx, st)}
+	}
 	found := make(map[int64]*intel.Indicator, len(distinct))
 	keep := func(in *intel.Indicator) error {
 		found[in.ID] = in
@@ -300,8 +311,7 @@ func (db *DB) IndicatorsByID(ctx context.Context, ids []int64) ([]intel.Indicato
 			b = strconv.AppendInt(b, id, 10)
 		}
 		b = append(b, ']')
-		err := db.readWithNames(ctx, tx, "", keep, `SELECT `+indicatorColumns+`, `+reportColumns+`, i.type
-			FROM json_each(?) AS j CROSS JOIN indicators AS i ON i.id = j.value `+reportJoin, string(b))
+		err := db.readWithNames(ctx, q, "", keep, query, string(b))
 		if err != nil {
 			return nil, fmt.Errorf("reading indicators by ID: %w", err)
 		}

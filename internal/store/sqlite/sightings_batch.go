@@ -3,19 +3,17 @@ package sqlite
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 
 	"github.com/omen-tip/omen/internal/intel"
 )
 
-// sightingsChunk is the number of values per query of SightingsOf.
-const sightingsChunk = 500
-
 // SightingsOf returns the sightings of every observable in obs, most recently seen first (then by
-// ID), in a few queries whatever the number of observables.
+// ID): one query per observable type, the values in a JSON array.
 func (db *DB) SightingsOf(ctx context.Context, obs []intel.Observable) ([]intel.Sighting, error) {
-	byType := map[intel.Type][]any{}
+	byType := map[intel.Type][]string{}
 	seen := map[intel.Observable]bool{}
 	for _, o := range obs {
 		if !seen[o] {
@@ -25,15 +23,16 @@ func (db *DB) SightingsOf(ctx context.Context, obs []intel.Observable) ([]intel.
 	}
 	var out []intel.Sighting
 	for t, vals := range byType {
-		for c := 0; c < len(vals); c += sightingsChunk {
-			chunk := vals[c:min(c+sightingsChunk, len(vals))]
-			ss, err := queryAll(ctx, db.r, scanSighting, `SELECT `+sightingColumns+` FROM sightings
-				WHERE type = ? AND value IN (`+placeholders(len(chunk))+`)`, append([]any{string(t)}, chunk...)...)
-			if err != nil {
-				return nil, fmt.Errorf("listing sightings: %w", err)
-			}
-			out = append(out, ss...)
+		b, err := json.Marshal(vals)
+		if err != nil {
+			return nil, err
 		}
+		ss, err := queryPrepared(ctx, db, scanSighting, `SELECT `+sightingColumns+` FROM sightings
+			WHERE type = ?1 AND value IN (SELECT value FROM json_each(?2))`, string(t), string(b))
+		if err != nil {
+			return nil, fmt.Errorf("listing sightings: %w", err)
+		}
+		out = append(out, ss...)
 	}
 	sortSightings(out)
 	return out, nil

@@ -165,6 +165,11 @@ func queryAll[T any](ctx context.Context, pool *sql.DB, scan func(scanner) (T, e
 	if err != nil {
 		return nil, err
 	}
+	return scanAll(rows, scan)
+}
+
+// scanAll scans every row with scan and closes rows.
+func scanAll[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
 	defer rows.Close()
 	var out []T
 	for rows.Next() {

@@ -65,6 +65,7 @@ type DB struct {
 
 	mergeMu            sync.Mutex // guards the statements of MergeEntityAttributes, see mergeStmts
 	mergeSel, mergeUpd *sql.Stmt
+	stmts              stmtCache // prepared read queries, see prepared
 }
 
 // Interface guard.
@@ -172,6 +173,7 @@ func (db *DB) Close() error {
 		}
 	}
 	db.mergeMu.Unlock()
+	errs = append(errs, db.stmts.close()...)
 	return errors.Join(append(errs, db.r.Close(), db.w.Close())...)
 }
 
