@@ -63,7 +63,7 @@ its enriched copy is published, and a restart neither loses nor duplicates outpu
 	f.StringVar(&o.mapping, "mapping", "", "YAML field mapping for other JSON shapes (overrides the format's shipped one)")
 	f.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "events enriched in parallel")
 	f.IntVar(&o.minPriority, "min-priority", 0, "write only events with at least this priority (0: every event)")
-	f.IntVar(&o.findingPriority, "finding-priority", findings.DefaultMinPriority, "priority from which an event opens or updates a finding")
+	f.IntVar(&o.findingPriority, "finding-priority", 0, "priority from which an event opens or updates a finding (default: the config's priority.finding_at, 60)")
 	f.BoolVar(&o.noFindings, "no-findings", false, "record no sightings or findings (a dry run)")
 	f.StringVar(&o.clearance, "clearance", "amber+strict", "most restrictive TLP the output may carry")
 	f.BoolVar(&o.asJSON, "json", false, "print the closing summary as JSON (on standard error)")
@@ -129,7 +129,11 @@ func (e *env) runEnrich(ctx context.Context, o enrichOptions) error {
 	flushed := make(chan struct{})
 	fctx, stopFlush := context.WithCancel(context.WithoutCancel(ctx))
 	if !o.noFindings {
-		fs = findings.New(a.store, a.log.With("component", "findings"), findings.Options{MinPriority: o.findingPriority})
+		at := o.findingPriority
+		if at == 0 {
+			at = a.cfg.FindingPriority()
+		}
+		fs = findings.New(a.store, a.log.With("component", "findings"), findings.Options{MinPriority: at})
 		go func() { defer close(flushed); fs.Run(fctx) }()
 	} else {
 		close(flushed)
@@ -305,9 +309,13 @@ func (e *env) enrichStream(ctx context.Context, a *app, en *enrich.Enricher, dec
 	return err
 }
 
-// priorityModel is omen-prio-1 with the configured likelihood model (decay, reliabilities).
+// priorityModel is omen-prio-1 with the configured weights (validated when the configuration
+// was loaded).
 func (a *app) priorityModel() risk.PriorityModel {
-	m := risk.DefaultPriorityModel()
-	m.Likelihood = a.model
+	m, err := a.cfg.PriorityModel()
+	if err != nil {
+		a.log.Error("priority weights: using the defaults", "err", err)
+		return risk.DefaultPriorityModel()
+	}
 	return m
 }

@@ -77,7 +77,7 @@ no network access.`,
 				}
 				sched = &collect.Scheduler{Runner: r, Sources: a.cfg.Sources, Concurrency: a.cfg.Collect.Concurrency, Logger: a.log}
 			}
-			fs := findings.New(a.store, a.log.With("component", "findings"), findings.Options{})
+			fs := findings.New(a.store, a.log.With("component", "findings"), findings.Options{MinPriority: a.cfg.FindingPriority()})
 			en, err := enrich.New(ctx, enrich.Options{KB: a.kb, Model: a.priorityModel(), Findings: fs,
 				Logger: a.log.With("component", "enrich")})
 			if err != nil {

@@ -25,6 +25,8 @@ type Config struct {
 	LogLevel     string       `yaml:"log_level"`
 	Warninglists Warninglists `yaml:"warninglists"`
 	Scoring      Scoring      `yaml:"scoring"`
+	// Priority overrides weights of the business-risk priority of enriched events.
+	Priority Priority `yaml:"priority"`
 	// Sources are the feeds to collect. Without a `sources:` key, [DefaultSources]; with an empty
 	// list, none.
 	Sources []Source `yaml:"sources"`
@@ -156,7 +158,7 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel))
 	}
-	if _, err := c.Model(); err != nil {
+	if _, err := c.PriorityModel(); err != nil { // checks c.Scoring too
 		errs = append(errs, err)
 	}
 	if err := validateSources(c.Sources); err != nil {
