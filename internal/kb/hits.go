@@ -20,12 +20,15 @@ type Hit struct {
 	Sightings []intel.Sighting
 }
 
-// Hits returns the details of the matched indicators, by ID, from the cache or the store (one
-// read for all the misses). An indicator gone from the store since the snapshot was built is left
-// out.
+// Hits returns the details of the matched indicators, by ID, from the cache or the store. The
+// misses are read in three queries (indicators, relationships, sightings) run side by side: the
+// snapshot already knows the observables, so none waits for another. An indicator gone from the
+// store since the snapshot was built is left out.
 func (k *KB) Hits(ctx context.Context, ms []match.Match) (map[int64]*Hit, error) {
 	out := make(map[int64]*Hit, len(ms))
 	var missID []int64
+	var missObs []intel.Observable
+	var refs []string
 	for _, m := range ms {
 		if _, ok := out[m.ID]; ok {
 			continue
@@ -35,7 +38,8 @@ func (k *KB) Hits(ctx context.Context, ms []match.Match) (map[int64]*Hit, error)
 			continue
 		}
 		out[m.ID] = nil
-		missID = append(missID, m.ID)
+		o := m.Observable()
+		missID, missObs, refs = append(missID, m.ID), append(missObs, o), append(refs, o.String())
 	}
 	if len(missID) == 0 {
 		return out, nil
@@ -43,27 +47,28 @@ func (k *KB) Hits(ctx context.Context, ms []match.Match) (map[int64]*Hit, error)
 	for _, id := range missID {
 		delete(out, id)
 	}
-	ins, err := k.indicators(ctx, missID)
-	if err != nil {
-		return nil, fmt.Errorf("reading matched indicators: %w", err)
-	}
-	refs := make([]string, 0, len(ins))
-	obs := make([]intel.Observable, 0, len(ins))
-	for _, in := range ins {
-		refs = append(refs, in.Observable.String())
-		obs = append(obs, in.Observable)
-	}
-	sightings, err := k.st.SightingsOf(ctx, obs)
-	if err != nil {
-		return nil, fmt.Errorf("reading sightings of matched indicators: %w", err)
+	var (
+		wg               sync.WaitGroup
+		ins              []intel.Indicator
+		rels             []intel.Relationship
+		sightings        []intel.Sighting
+		errI, errR, errS error
+	)
+	wg.Go(func() { rels, errR = k.st.RelationshipsFrom(ctx, refs) })
+	wg.Go(func() { sightings, errS = k.st.SightingsOf(ctx, missObs) })
+	ins, errI = k.indicators(ctx, missID)
+	wg.Wait()
+	switch {
+	case errI != nil:
+		return nil, fmt.Errorf("reading matched indicators: %w", errI)
+	case errR != nil:
+		return nil, fmt.Errorf("reading relationships of matched indicators: %w", errR)
+	case errS != nil:
+		return nil, fmt.Errorf("reading sightings of matched indicators: %w", errS)
 	}
 	seen := map[intel.Observable][]intel.Sighting{}
 	for _, x := range sightings {
 		seen[x.Observable] = append(seen[x.Observable], x)
-	}
-	rels, err := k.st.RelationshipsFrom(ctx, refs)
-	if err != nil {
-		return nil, fmt.Errorf("reading relationships of matched indicators: %w", err)
 	}
 	byRef := map[string][]intel.Relationship{}
 	for _, r := range rels {
@@ -79,8 +84,8 @@ func (k *KB) Hits(ctx context.Context, ms []match.Match) (map[int64]*Hit, error)
 	return out, nil
 }
 
-// parallelRead is the number of indicators from which Hits splits its store read in two, read
-// side by side (SQLite reads run in parallel on WAL; decoding rows is CPU work).
+// parallelRead is the number of indicators from which Hits splits its indicator read in two,
+// read side by side (SQLite reads run in parallel on WAL; decoding rows is CPU work).
 const parallelRead = 256
 
 func (k *KB) indicators(ctx context.Context, ids []int64) ([]intel.Indicator, error) {
