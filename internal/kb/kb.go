@@ -38,6 +38,15 @@ type KB struct {
 
 	mu    sync.Mutex // serialises rebuilds
 	built atomic.Int64
+	// maxID is the highest indicator ID indexed, where [KB.CatchUp] resumes.
+	maxID atomic.Int64
+	// assetsFP fingerprints the assets loaded, so that CatchUp sees other processes' changes.
+	assetsFP atomic.Value
+}
+
+// afterScanner is a store that can list the indicators created after a given ID (store/sqlite).
+type afterScanner interface {
+	ScanIndicatorsAfter(ctx context.Context, after int64, fn func(intel.Indicator) error) error
 }
 
 // Options configures [Open].
@@ -77,7 +86,9 @@ func Open(ctx context.Context, st store.Store, o Options) (*KB, error) {
 func (k *KB) build(ctx context.Context, lists *match.WarninglistSet) (*match.Snapshot, error) {
 	start := time.Now()
 	b := match.NewBuilder()
+	var maxID int64
 	err := k.st.ScanIndicators(ctx, func(in intel.Indicator) error {
+		maxID = max(maxID, in.ID)
 		if err := b.AddIndicator(in); err != nil {
 			k.log.Debug("indicator not indexed", "err", err)
 		}
@@ -86,6 +97,7 @@ func (k *KB) build(ctx context.Context, lists *match.WarninglistSet) (*match.Sna
 	if err != nil {
 		return nil, fmt.Errorf("building the match index: %w", err)
 	}
+	k.raiseMaxID(maxID)
 	b.SetWarninglists(lists)
 	vals, err := k.assetValues(ctx)
 	if err != nil {
@@ -106,12 +118,31 @@ func (k *KB) assetValues(ctx context.Context) ([]match.AssetValue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing assets: %w", err)
 	}
+	k.keepAssets(as)
+	return match.AssetValues(as), nil
+}
+
+func (k *KB) keepAssets(as []intel.Asset) {
 	byID := make(map[int64]intel.Asset, len(as))
 	for _, a := range as {
 		byID[a.ID] = a
 	}
 	k.assets.Store(&byID)
-	return match.AssetValues(as), nil
+	k.assetsFP.Store(assetsFingerprint(as))
+}
+
+// assetsFingerprint changes whenever an asset is added, changed or deleted.
+func assetsFingerprint(as []intel.Asset) string {
+	var maxID int64
+	var last time.Time
+	var sum int64
+	for _, a := range as {
+		maxID, sum = max(maxID, a.ID), sum+a.ID
+		if a.UpdatedAt.After(last) {
+			last = a.UpdatedAt
+		}
+	}
+	return fmt.Sprint(len(as), maxID, sum, last.UnixNano())
 }
 
 // Asset returns the asset with that ID as last loaded (the IDs of [match.AssetHit]).
@@ -201,6 +232,7 @@ func (k *KB) Touched(ctx context.Context, obs []intel.Observable) error {
 			return fmt.Errorf("reading ingested indicators: %w", err)
 		}
 		for _, in := range ins {
+			k.raiseMaxID(in.ID)
 			k.cache.drop(in.ID)
 			e := match.EntryFromIndicator(in)
 			if indexed(snap, e, buf[:0]) {
@@ -230,12 +262,65 @@ func indexed(snap *match.Snapshot, e match.Entry, buf []match.Match) bool {
 	return false
 }
 
+func (k *KB) raiseMaxID(id int64) {
+	for {
+		cur := k.maxID.Load()
+		if id <= cur || k.maxID.CompareAndSwap(cur, id) {
+			return
+		}
+	}
+}
+
+// CatchUp indexes the indicators created since the last one indexed by anything other than the
+// wrapped store (an `omen import` or a collector in another process), and reloads the assets when
+// they changed. Changes to existing indicators and to entities made elsewhere wait for the next
+// [KB.Rebuild]. New indicators are found only when the store can list them by ID (store/sqlite).
+func (k *KB) CatchUp(ctx context.Context) (int, error) {
+	var add []match.Entry
+	maxID := k.maxID.Load()
+	if sc, ok := k.st.(afterScanner); ok {
+		err := sc.ScanIndicatorsAfter(ctx, maxID, func(in intel.Indicator) error {
+			add = append(add, match.EntryFromIndicator(in))
+			maxID = max(maxID, in.ID)
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("reading new indicators: %w", err)
+		}
+	}
+	if len(add) > 0 {
+		k.mu.Lock()
+		k.engine.Update(add, nil)
+		k.mu.Unlock()
+		k.log.Info("match index caught up with indicators written elsewhere", "added", len(add))
+	}
+	k.raiseMaxID(maxID)
+	// Assets are few: read them all and reload when they changed.
+	as, err := k.st.ListAssets(ctx, "")
+	if err != nil {
+		return len(add), fmt.Errorf("listing assets: %w", err)
+	}
+	if fp, _ := k.assetsFP.Load().(string); fp != assetsFingerprint(as) {
+		k.keepAssets(as)
+		k.mu.Lock()
+		k.engine.Swap(k.engine.Snapshot().WithAssets(match.AssetValues(as)))
+		k.mu.Unlock()
+		k.log.Info("assets reloaded", "assets", len(as))
+	}
+	return len(add), nil
+}
+
+// catchUpEvery is how often [KB.Run] looks for indicators written by other processes.
+const catchUpEvery = 5 * time.Second
+
 // Run keeps the knowledge fresh until ctx is done: it reloads the graph and the assets when the
-// wrapped store changed them (checking every second, and at once when kicked), and rebuilds
+// wrapped store changed them (checking every second, and at once when kicked), indexes the
+// indicators other processes created (every five seconds, see [KB.CatchUp]), and rebuilds
 // everything every fullEvery (0: never).
 func (k *KB) Run(ctx context.Context, fullEvery time.Duration) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	lastCatchUp := time.Now()
 	var full <-chan time.Time
 	if fullEvery > 0 {
 		t := time.NewTicker(fullEvery)
@@ -252,6 +337,12 @@ func (k *KB) Run(ctx context.Context, fullEvery time.Duration) {
 			}
 		case <-tick.C:
 		case <-k.kick:
+		}
+		if time.Since(lastCatchUp) >= catchUpEvery {
+			lastCatchUp = time.Now()
+			if _, err := k.CatchUp(ctx); err != nil && ctx.Err() == nil {
+				k.log.Error("catching up with new indicators", "err", err)
+			}
 		}
 		if k.graphDirty.Swap(false) {
 			if err := k.ReloadGraph(ctx); err != nil && ctx.Err() == nil {

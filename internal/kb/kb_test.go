@@ -68,6 +68,22 @@ func TestKBStaysFresh(t *testing.T) {
 	if ms := k.Snapshot().Match(late, nil); len(ms) != 0 {
 		t.Errorf("unwrapped ingest indexed: %+v", ms)
 	}
+	// CatchUp finds it (another process's import), and assets written straight into the store.
+	if _, err := raw.PutAsset(ctx, intel.Asset{Kind: "network", Name: "lab", Values: []string{"192.0.2.0/28"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := k.CatchUp(ctx); err != nil || n != 1 {
+		t.Errorf("CatchUp = %d, %v; want the hash", n, err)
+	}
+	if ms := k.Snapshot().Match(late, nil); len(ms) != 1 {
+		t.Errorf("catch-up missed the hash: %+v", ms)
+	}
+	if hs := k.Snapshot().Assets(ip, nil); len(hs) != 1 {
+		t.Errorf("catch-up missed the asset: %+v", hs)
+	}
+	if n, _ := k.CatchUp(ctx); n != 0 {
+		t.Errorf("second CatchUp added %d", n)
+	}
 	if err := k.Rebuild(ctx); err != nil {
 		t.Fatal(err)
 	}

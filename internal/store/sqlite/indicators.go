@@ -166,11 +166,16 @@ func (db *DB) Indicators(ctx context.Context, obs []intel.Observable) ([]intel.I
 // in one query, and calls fn between queries, so fn may take its time or use the store; an ingest
 // committing during the scan may or may not be seen.
 func (db *DB) ScanIndicators(ctx context.Context, fn func(intel.Indicator) error) error {
+	return db.ScanIndicatorsAfter(ctx, 0, fn)
+}
+
+// ScanIndicatorsAfter is ScanIndicators for the indicators with an ID above after: those created
+// since a scan that ended at after (IDs only grow). Finding none costs one indexed query.
+func (db *DB) ScanIndicatorsAfter(ctx context.Context, after int64, fn func(intel.Indicator) error) error {
 	const q = `SELECT ` + indicatorColumns + `, ` + reportColumns + `, i.type
 		FROM (SELECT * FROM indicators WHERE id > ? ORDER BY id LIMIT ?) AS i ` + reportJoin + `
 		ORDER BY i.id`
 	page := make([]*intel.Indicator, 0, scanPage)
-	var after int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
