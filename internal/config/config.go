@@ -34,6 +34,10 @@ type Config struct {
 	Collect Collect `yaml:"collect"`
 	// TAXII configures the TAXII 2.1 server.
 	TAXII TAXII `yaml:"taxii"`
+	// Exports are the named blocklists and feeds served at /feeds/{name}.
+	Exports []Export `yaml:"exports"`
+	// Actions configures response webhooks and the automatic-response policy.
+	Actions Actions `yaml:"actions"`
 }
 
 // Collect tunes collection.
@@ -168,6 +172,12 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("collect.concurrency %d: want 1..64", c.Collect.Concurrency))
 	}
 	if err := c.TAXII.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.validateExports(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Actions.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
