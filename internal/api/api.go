@@ -23,6 +23,7 @@ import (
 	"github.com/omen-tip/omen/internal/enrich"
 	"github.com/omen-tip/omen/internal/intel"
 	"github.com/omen-tip/omen/internal/lookup"
+	"github.com/omen-tip/omen/internal/respond"
 	"github.com/omen-tip/omen/internal/store"
 )
 
@@ -42,6 +43,10 @@ type Deps struct {
 	Ready func(ctx context.Context) error
 	// Enricher, when set, serves POST /api/v1/enrich.
 	Enricher *enrich.Enricher
+	// Dispatcher, when set, serves the response actions on findings.
+	Dispatcher *respond.Dispatcher
+	// Feeds, when set, serves the configured exports at /feeds/.
+	Feeds *respond.FeedServer
 }
 
 // Server is the API's http.Handler.
@@ -97,6 +102,12 @@ func New(d Deps) *Server {
 	s.registerAssets()
 	s.registerFindings()
 	s.registerEnrich()
+	if d.Dispatcher != nil {
+		s.registerActions(d.Dispatcher)
+	}
+	if d.Feeds != nil {
+		s.Mount([]string{FeedsPrefix}, FeedsHandler(d.Feeds, s.Authenticate))
+	}
 	return s
 }
 

@@ -24,6 +24,8 @@ func (e *env) benchCmd() *cobra.Command {
 			5000000, bench.Enrich),
 		e.benchRunCmd("api [--n 1000000]", "Serve the REST API over N indicators on 127.0.0.1; print lookup req/s beside a no-op handler under the same load, bulk lookup and latency",
 			1000000, bench.API),
+		e.benchRunCmd("export [--n 1000000]", "Regenerate an N-entry plain-ip blocklist through the guarded export pipeline; print its time beside sorting and writing the same N strings",
+			1000000, bench.Export),
 	)
 	return c
 }

@@ -139,8 +139,13 @@ func (e *env) runEnrich(ctx context.Context, o enrichOptions) error {
 		close(flushed)
 	}
 	defer func() { stopFlush(); <-flushed }() // the last sightings are written before exit
-	en, err := enrich.New(ctx, enrich.Options{KB: a.kb, Model: a.priorityModel(), Findings: fs, Clearance: &clearance,
-		Logger: a.log.With("component", "enrich")})
+	resp, err := a.openResponse()
+	if err != nil {
+		return err
+	}
+	defer resp.close(15 * time.Second)
+	en, err := enrich.New(ctx, resp.enrichOptions(a, enrich.Options{KB: a.kb, Model: a.priorityModel(), Findings: fs,
+		Clearance: &clearance, Logger: a.log.With("component", "enrich")}))
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ learned reliability. --tp with --status resolved records a true positive for tho
 
 func (e *env) findingsCmd() *cobra.Command {
 	c := &cobra.Command{Use: "findings", Short: "List, show and work the findings raised by enrichment (status, assignee, verdicts, allowlist)"}
-	c.AddCommand(e.findingsListCmd(), e.findingsShowCmd(), e.findingsSetCmd(), e.findingsAllowlistCmd())
+	c.AddCommand(e.findingsListCmd(), e.findingsShowCmd(), e.findingsSetCmd(), e.findingsAllowlistCmd(), e.findingsActCmd())
 	return c
 }
 

@@ -77,9 +77,14 @@ no network access.`,
 				}
 				sched = &collect.Scheduler{Runner: r, Sources: a.cfg.Sources, Concurrency: a.cfg.Collect.Concurrency, Logger: a.log}
 			}
+			resp, err := a.openResponse()
+			if err != nil {
+				return err
+			}
+			defer resp.close(15 * time.Second)
 			fs := findings.New(a.store, a.log.With("component", "findings"), findings.Options{MinPriority: a.cfg.FindingPriority()})
-			en, err := enrich.New(ctx, enrich.Options{KB: a.kb, Model: a.priorityModel(), Findings: fs,
-				Logger: a.log.With("component", "enrich")})
+			en, err := enrich.New(ctx, resp.enrichOptions(a, enrich.Options{KB: a.kb, Model: a.priorityModel(), Findings: fs,
+				Logger: a.log.With("component", "enrich")}))
 			if err != nil {
 				return err
 			}
@@ -88,7 +93,8 @@ no network access.`,
 			go func() { defer close(flushed); fs.Run(fctx) }()
 			go en.Run(kctx, 30*time.Second)
 			defer func() { stopFlush(); <-flushed }() // the last sightings are written before exit
-			srv := api.New(api.Deps{Store: a.store, Lookup: a.lookup, Logger: a.log, Version: Version, Enricher: en})
+			srv := api.New(api.Deps{Store: a.store, Lookup: a.lookup, Logger: a.log, Version: Version, Enricher: en,
+				Dispatcher: resp.dispatcher, Feeds: resp.feeds})
 			if a.cfg.TAXII.On() {
 				tx, err := taxii.New(taxii.Options{Config: a.cfg.TAXII, Store: a.store, Authenticate: srv.Authenticate,
 					OnAdded: a.taxiiInbox(), Logger: a.log.With("component", "taxii")})

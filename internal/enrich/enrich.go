@@ -35,6 +35,12 @@ type Options struct {
 	Clearance *intel.TLP
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// Recommend returns recommendations beyond the built-in ones (ATT&CK mitigations of the
+	// linked techniques, playbooks naming the exports to use); nil adds none.
+	Recommend func(f intel.Finding, linked []intel.Entity, asset *intel.Asset) []string
+	// OnNewFinding is called after an event opened a finding (the automatic-response policy
+	// decides there); nil does nothing.
+	OnNewFinding func(ctx context.Context, f intel.Finding, p risk.Priority)
 }
 
 // Enricher enriches events. It is safe for concurrent use; each goroutine uses its own [Worker].
@@ -45,6 +51,8 @@ type Enricher struct {
 	clearance intel.TLP
 	log       *slog.Logger
 	now       func() time.Time
+	recommend func(f intel.Finding, linked []intel.Entity, asset *intel.Asset) []string
+	onNew     func(ctx context.Context, f intel.Finding, p risk.Priority)
 	*shared
 }
 
@@ -93,6 +101,7 @@ func New(ctx context.Context, o Options) (*Enricher, error) {
 		c = *o.Clearance
 	}
 	e := &Enricher{kb: o.KB, model: o.Model, findings: o.Findings, clearance: c, log: o.Logger, now: o.Now,
+		recommend: o.Recommend, onNew: o.OnNewFinding,
 		shared: &shared{recent: newRecentSightings(o.KB.Store())}}
 	if err := e.Refresh(ctx); err != nil {
 		return nil, err
@@ -346,6 +355,16 @@ func (w *Worker) matched(ctx context.Context, snap *match.Snapshot) (Result, err
 	// The finding first (the OCSF output names it), then the output.
 	top := topAsset(involved)
 	recs := recommend(p, inds, ev, top, in.DoNotBlock || in.FalsePositive)
+	subject := ev.Fields[inds[0].fields[0]].Observable
+	if e.recommend != nil && p.Score >= 20 && !in.FalsePositive {
+		var linkedAll []intel.Entity
+		for _, mt := range in.Matches {
+			linkedAll = append(linkedAll, mt.Entities...)
+		}
+		for _, r := range e.recommend(intel.Finding{Kind: FindingKind, Observable: &subject, Priority: p.Score}, linkedAll, assetOf(top)) {
+			recs = appendNew(recs, r)
+		}
+	}
 	pj, err := json.Marshal(p)
 	if err != nil {
 		return Result{}, err
@@ -353,7 +372,7 @@ func (w *Worker) matched(ctx context.Context, snap *match.Snapshot) (Result, err
 	res := Result{Matched: true, Priority: p.Score, Level: p.Level}
 	if e.findings != nil && !in.FalsePositive {
 		f, created, err := e.findings.Raise(ctx, findings.Candidate{Kind: FindingKind, Title: title(inds[0], ev, where, top),
-			Observable: ev.Fields[inds[0].fields[0]].Observable, Asset: assetOf(top), Priority: p.Score, Level: p.Level,
+			Observable: subject, Asset: assetOf(top), Priority: p.Score, Level: p.Level,
 			Evidence: p.Evidence, Recommendations: recs, Detail: pj, TLP: tlpOf(inds), Sources: sources(inds), At: at})
 		if err != nil {
 			return Result{}, fmt.Errorf("raising a finding: %w", err)
@@ -361,6 +380,9 @@ func (w *Worker) matched(ctx context.Context, snap *match.Snapshot) (Result, err
 		res.Finding = f.ID
 		if created {
 			w.st.findings.Add(1)
+			if e.onNew != nil {
+				e.onNew(ctx, f, p)
+			}
 		}
 	}
 	if w.output == OutputOCSF {

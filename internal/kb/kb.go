@@ -42,7 +42,15 @@ type KB struct {
 	maxID atomic.Int64
 	// assetsFP fingerprints the assets loaded, so that CatchUp sees other processes' changes.
 	assetsFP atomic.Value
+	// version counts the changes of what the knowledge holds (see [KB.Version]).
+	version atomic.Int64
 }
+
+// Version changes whenever the indicators, assets, warninglists, allowlist or entities the
+// knowledge holds change: feeds regenerate when it moves.
+func (k *KB) Version() int64 { return k.version.Load() }
+
+func (k *KB) changed() { k.version.Add(1) }
 
 // afterScanner is a store that can list the indicators created after a given ID (store/sqlite).
 type afterScanner interface {
@@ -183,6 +191,7 @@ func (k *KB) Rebuild(ctx context.Context) error {
 	k.engine.Swap(snap)
 	k.graph.Store(g)
 	k.cache.clear()
+	k.changed()
 	return nil
 }
 
@@ -191,6 +200,7 @@ func (k *KB) SetWarninglists(ws *match.WarninglistSet) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.engine.Swap(k.engine.Snapshot().WithWarninglists(ws))
+	k.changed()
 }
 
 // ReloadAssets reads the assets again and swaps them in.
@@ -202,6 +212,7 @@ func (k *KB) ReloadAssets(ctx context.Context) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.engine.Swap(k.engine.Snapshot().WithAssets(vals))
+	k.changed()
 	return nil
 }
 
@@ -213,6 +224,7 @@ func (k *KB) ReloadGraph(ctx context.Context) error {
 	}
 	k.graph.Store(g)
 	k.cache.clear() // cached details hold relationships from the old graph
+	k.changed()
 	return nil
 }
 
@@ -240,6 +252,9 @@ func (k *KB) Touched(ctx context.Context, obs []intel.Observable) error {
 			}
 			add = append(add, e)
 		}
+	}
+	if len(obs) > 0 {
+		k.changed() // reports changed even when the index did not
 	}
 	if len(add) == 0 {
 		return nil
@@ -292,6 +307,7 @@ func (k *KB) CatchUp(ctx context.Context) (int, error) {
 		k.mu.Lock()
 		k.engine.Update(add, nil)
 		k.mu.Unlock()
+		k.changed()
 		k.log.Info("match index caught up with indicators written elsewhere", "added", len(add))
 	}
 	k.raiseMaxID(maxID)
@@ -305,6 +321,7 @@ func (k *KB) CatchUp(ctx context.Context) (int, error) {
 		k.mu.Lock()
 		k.engine.Swap(k.engine.Snapshot().WithAssets(match.AssetValues(as)))
 		k.mu.Unlock()
+		k.changed()
 		k.log.Info("assets reloaded", "assets", len(as))
 	}
 	return len(add), nil

@@ -91,6 +91,12 @@ func TestKBStaysFresh(t *testing.T) {
 		t.Errorf("rebuild missed the hash: %+v", ms)
 	}
 
+	v := k.Version()
+	ingest(t, st, "feed", ip)
+	if k.Version() == v {
+		t.Error("an ingest through the wrapped store did not move the version")
+	}
+
 	// Details come from the store once, then from the cache; an ingest drops the cached copy.
 	ms := k.Snapshot().Match(ip, nil)
 	hits, err := k.Hits(ctx, ms)

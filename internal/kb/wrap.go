@@ -61,6 +61,16 @@ func (w *watched) SetSightingVerdict(ctx context.Context, o intel.Observable, ve
 	return w.Store.SetSightingVerdict(ctx, o, verdict)
 }
 
+func (w *watched) PutAllow(ctx context.Context, e intel.AllowEntry) (intel.AllowEntry, error) {
+	defer w.k.changed()
+	return w.Store.PutAllow(ctx, e)
+}
+
+func (w *watched) DeleteAllow(ctx context.Context, id int64) error {
+	defer w.k.changed()
+	return w.Store.DeleteAllow(ctx, id)
+}
+
 func (w *watched) graphChanged() {
 	w.k.graphDirty.Store(true)
 	w.k.poke()
