@@ -105,7 +105,7 @@ func (s *selector) visible(in intel.Indicator) (intel.Indicator, string) {
 
 // score scores the visible indicator and makes its entry; reason says why it is not exported.
 func (s *selector) score(vis intel.Indicator) (Entry, string) {
-	sc := s.model.Score(vis, risk.Input{Reliability: s.grades, Warninglists: vis.Warninglists, Now: s.now})
+	sc := s.model.Score(vis, risk.Input{Reliability: s.grades, Warninglists: vis.Warninglists, Now: s.now, NoEvidence: true})
 	if sc.Expired {
 		return Entry{}, ReasonExpired
 	}

@@ -133,6 +133,8 @@ type Input struct {
 	// where every sighting restarts it. [PriorityModel] sets it so that other hosts' unconfirmed hits
 	// are not counted twice (as corroboration and as freshness).
 	ConfirmedResetOnly bool
+	// NoEvidence skips the evidence text (bulk exports score millions of indicators and show none).
+	NoEvidence bool
 }
 
 // Score computes the indicator score: for each source report e = confidence × reliability × decay,
@@ -197,7 +199,9 @@ func (m Model) Score(in intel.Indicator, x Input) Score {
 	}
 	out.Likelihood = l
 	out.Score = int(math.Round(100 * l))
-	out.Evidence = m.evidence(in, out, recent, now)
+	if !x.NoEvidence {
+		out.Evidence = m.evidence(in, out, recent, now)
+	}
 	return out
 }
 
