@@ -85,7 +85,7 @@ func (e *env) rootCmd() *cobra.Command {
 	pf.StringVar(&e.dataDir, "data", envOr("OMEN_DATA", "omen-data"), "data directory (env OMEN_DATA)")
 	pf.StringVar(&e.configPath, "config", os.Getenv("OMEN_CONFIG"), "YAML configuration file (env OMEN_CONFIG)")
 	pf.StringVar(&e.logLevel, "log-level", "", "debug, info, warn or error (overrides the config)")
-	root.AddCommand(e.serveCmd(), e.importCmd(), e.lookupCmd(), e.sourcesCmd(), e.feedsCmd(), e.keysCmd(), e.exportCmd(), e.enrichCmd(), e.findingsCmd(), e.versionCmd(), e.benchCmd(), e.assetsCmd())
+	root.AddCommand(e.serveCmd(), e.importCmd(), e.lookupCmd(), e.sourcesCmd(), e.feedsCmd(), e.keysCmd(), e.exportCmd(), e.enrichCmd(), e.findingsCmd(), e.lookalikeCmd(), e.versionCmd(), e.benchCmd(), e.assetsCmd())
 	return root
 }
 
