@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/omen-tip/omen/internal/assets"
+	"github.com/omen-tip/omen/internal/brandwatch"
 	"github.com/omen-tip/omen/internal/brand"
 )
 
@@ -198,34 +198,13 @@ func (e *env) lookalikeMatcher(ctx context.Context, domains []string) (*brand.Ma
 		return nil, err
 	}
 	defer a.Close()
-	for _, kind := range []string{assets.KindBrand, assets.KindDomain} {
-		list, err := a.store.ListAssets(ctx, kind)
-		if err != nil {
-			return nil, fmt.Errorf("listing %s assets: %w", kind, err)
-		}
-		for _, as := range list {
-			b := brand.Brand{Name: as.Name}
-			vals := assets.Values(as)
-			if kind == assets.KindDomain && len(vals) == 0 {
-				vals = []assets.Value{{Type: assets.Domain, Value: as.Name}}
-			}
-			for _, v := range vals {
-				switch v.Type {
-				case assets.Domain:
-					if err := brand.ValidDomain(v.Value); err != nil {
-						a.log.Warn("lookalike: skipping an asset domain", "asset", as.Name, "err", err)
-						continue
-					}
-					b.Domains = append(b.Domains, v.Value)
-				case assets.Keyword:
-					b.Keywords = append(b.Keywords, v.Value)
-				}
-			}
-			if len(b.Domains) > 0 || len(b.Keywords) > 0 {
-				brands = append(brands, b)
-			}
-		}
+	all, err := a.store.ListAssets(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("listing assets: %w", err)
 	}
+	brands, _ = brandwatch.Brands(all, func(asset, value string, err error) {
+		a.log.Warn("lookalike: skipping an asset domain", "asset", asset, "value", value, "err", err)
+	})
 	if len(brands) == 0 {
 		return nil, fmt.Errorf("no brands: give --brand DOMAIN or import assets of kind brand or domain (omen assets import)")
 	}

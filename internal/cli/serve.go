@@ -92,6 +92,9 @@ no network access.`,
 			fctx, stopFlush := context.WithCancel(context.WithoutCancel(ctx))
 			go func() { defer close(flushed); fs.Run(fctx) }()
 			go en.Run(kctx, 30*time.Second)
+			brandDone := make(chan struct{})
+			go func() { defer close(brandDone); a.watchBrands(kctx, fs, resp) }()
+			defer func() { stopKB(); <-brandDone }()
 			defer func() { stopFlush(); <-flushed }() // the last sightings are written before exit
 			srv := api.New(api.Deps{Store: a.store, Lookup: a.lookup, Logger: a.log, Version: Version, Enricher: en,
 				Dispatcher: resp.dispatcher, Feeds: resp.feeds})

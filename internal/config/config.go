@@ -38,6 +38,8 @@ type Config struct {
 	Exports []Export `yaml:"exports"`
 	// Actions configures response webhooks and the automatic-response policy.
 	Actions Actions `yaml:"actions"`
+	// Brand configures the lookalike-domain monitor (Certificate Transparency logs).
+	Brand BrandMonitor `yaml:"brand"`
 }
 
 // Collect tunes collection.
@@ -178,6 +180,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Actions.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Brand.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

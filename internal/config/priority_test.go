@@ -62,3 +62,25 @@ func TestPriorityErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestBrandMonitorConfig(t *testing.T) {
+	c, err := Load([]byte(`brand:
+  ct_logs:
+    - {name: argon, url: "https://ct.example/logs/argon2026h1", api: rfc6962}
+    - {url: "https://static.example/willow", api: static, start: "12345"}
+  allow: [partner.example.com]
+`))
+	if err != nil || len(c.Brand.CTLogs) != 2 || c.Brand.CTLogs[1].Start != "12345" {
+		t.Fatalf("%+v, %v", c.Brand, err)
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{`brand: {ct_logs: [{url: "ftp://x"}]}`, "brand.ct_logs[0].url"},
+		{`brand: {ct_logs: [{url: "https://x", api: tiles}]}`, "want rfc6962 or static"},
+		{`brand: {ct_logs: [{url: "https://x", start: "-1"}]}`, "want now or an entry index"},
+		{`brand: {ct_logs: [{url: "https://x"}, {url: "https://x"}]}`, "listed twice"},
+	} {
+		if _, err := Load([]byte(tc.yaml)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+}

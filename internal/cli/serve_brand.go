@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"context"
+	"time"
+
+	"github.com/omen-tip/omen/internal/brandwatch"
+	"github.com/omen-tip/omen/internal/collect/ctlog"
+	"github.com/omen-tip/omen/internal/findings"
+	"github.com/omen-tip/omen/internal/intel"
+	"github.com/omen-tip/omen/internal/respond"
+)
+
+// ctlogSource is the store source whose state holds the CT monitor's cursors.
+const ctlogSource = "ctlog"
+
+// watchBrands follows the configured Certificate Transparency logs until ctx is done, raising a
+// finding for every name that imitates one of the organisation's brands. It returns at once when
+// no log is configured.
+func (a *app) watchBrands(ctx context.Context, fs *findings.Service, resp *response) {
+	cfg := a.cfg.Brand
+	if len(cfg.CTLogs) == 0 {
+		return
+	}
+	log := a.log.With("component", "brand-monitor")
+	w := brandwatch.New(a.store, fs, a.priorityModel(), log, cfg.Allow)
+	w.Recommend = func(f intel.Finding) []string {
+		return respond.Recommend(f, respond.RecommendInput{Exports: resp.exports})
+	}
+	if err := w.Reload(ctx); err != nil {
+		log.Error("loading the brands", "err", err)
+		return
+	}
+	if _, err := a.store.Source(ctx, ctlogSource); err != nil {
+		if _, err := a.store.PutSource(ctx, intel.Source{Name: ctlogSource, Kind: "ctlog", Reliability: intel.ReliabilityB, Enabled: true}); err != nil {
+			log.Error("creating the ctlog source", "err", err)
+			return
+		}
+	}
+	var logs []ctlog.LogConfig
+	for _, l := range cfg.CTLogs {
+		lc := ctlog.LogConfig{Name: l.Name, URL: l.URL, API: ctlog.API(l.API), Start: l.Start}
+		if err := lc.Validate(); err != nil {
+			log.Error("skipping a CT log", "url", l.URL, "err", err)
+			continue
+		}
+		logs = append(logs, lc)
+	}
+	// The brands follow the asset inventory.
+	go func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		seen := a.kb.Version()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if v := a.kb.Version(); v != seen {
+				seen = v
+				if err := w.Reload(ctx); err != nil && ctx.Err() == nil {
+					log.Error("reloading the brands", "err", err)
+				}
+			}
+		}
+	}()
+	m := &ctlog.Monitor{Logs: logs, Client: &ctlog.Client{Logger: log}, Cursor: &ctlog.StoreCursor{Store: a.store, Source: ctlogSource},
+		Handle: w.Handle, Logger: log}
+	log.Info("following Certificate Transparency logs", "logs", len(logs))
+	if err := m.Run(ctx); err != nil && ctx.Err() == nil {
+		log.Error("the CT monitor stopped", "err", err)
+	}
+}

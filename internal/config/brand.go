@@ -1,0 +1,63 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// BrandMonitor configures the lookalike-domain monitor: the Certificate Transparency logs it
+// follows and the partner domains that never count as lookalikes. Brands come from the asset
+// inventory (kinds brand and domain).
+type BrandMonitor struct {
+	CTLogs []CTLog `yaml:"ct_logs"`
+	// Allow lists known-good partner domains (and their subdomains) that never match a brand.
+	Allow []string `yaml:"allow"`
+}
+
+// CTLog is one Certificate Transparency log.
+type CTLog struct {
+	Name string `yaml:"name"` // the cursor's key; default the URL
+	URL  string `yaml:"url"`  // RFC 6962: the prefix before /ct/v1; static: the monitoring prefix
+	API  string `yaml:"api"`  // rfc6962 (default) or static
+	// Start is where to begin without a saved cursor: "now" (default: new entries only) or an
+	// entry index.
+	Start string `yaml:"start"`
+}
+
+func (b BrandMonitor) validate() error {
+	var errs []error
+	names := map[string]bool{}
+	for i, l := range b.CTLogs {
+		at := fmt.Sprintf("brand.ct_logs[%d]", i)
+		if u, err := url.Parse(l.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s.url %q: want an http or https URL", at, l.URL))
+		}
+		switch strings.ToLower(l.API) {
+		case "", "rfc6962", "static":
+		default:
+			errs = append(errs, fmt.Errorf("%s.api %q: want rfc6962 or static", at, l.API))
+		}
+		if s := l.Start; s != "" && s != "now" {
+			if n, err := strconv.ParseInt(s, 10, 64); err != nil || n < 0 {
+				errs = append(errs, fmt.Errorf("%s.start %q: want now or an entry index", at, s))
+			}
+		}
+		name := l.Name
+		if name == "" {
+			name = l.URL
+		}
+		if names[name] {
+			errs = append(errs, fmt.Errorf("%s: log %q listed twice", at, name))
+		}
+		names[name] = true
+	}
+	for i, d := range b.Allow {
+		if strings.TrimSpace(d) == "" || strings.ContainsAny(d, "/ ") {
+			errs = append(errs, fmt.Errorf("brand.allow[%d] %q: want a domain", i, d))
+		}
+	}
+	return errors.Join(errs...)
+}
