@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/omen-tip/omen/internal/brandwatch"
 	"github.com/omen-tip/omen/internal/brand"
+	"github.com/omen-tip/omen/internal/brandwatch"
 )
 
 const lookalikeHelp = `Find domains that imitate the organisation's brands: typos, homoglyphs and IDN, combosquats
