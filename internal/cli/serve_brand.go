@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/omen-tip/omen/internal/brandwatch"
@@ -19,7 +21,7 @@ const ctlogSource = "ctlog"
 // no log is configured.
 func (a *app) watchBrands(ctx context.Context, fs *findings.Service, resp *response) {
 	cfg := a.cfg.Brand
-	if len(cfg.CTLogs) == 0 {
+	if len(cfg.CTLogs) == 0 && len(cfg.DomainFeeds) == 0 {
 		return
 	}
 	log := a.log.With("component", "brand-monitor")
@@ -47,7 +49,9 @@ func (a *app) watchBrands(ctx context.Context, fs *findings.Service, resp *respo
 		logs = append(logs, lc)
 	}
 	// The brands follow the asset inventory.
-	go func() {
+	var reload sync.WaitGroup
+	defer reload.Wait()
+	reload.Go(func() {
 		t := time.NewTicker(30 * time.Second)
 		defer t.Stop()
 		seen := a.kb.Version()
@@ -64,7 +68,26 @@ func (a *app) watchBrands(ctx context.Context, fs *findings.Service, resp *respo
 				}
 			}
 		}
-	}()
+	})
+	if len(cfg.DomainFeeds) > 0 {
+		p := &brandwatch.FeedPoller{Watcher: w, Logger: log}
+		for _, f := range cfg.DomainFeeds {
+			p.Feeds = append(p.Feeds, brandwatch.FeedConfig{Name: f.Name, URL: f.URL, Format: strings.ToLower(f.Format),
+				Field: f.FieldOrDefault(), Every: f.Interval()})
+		}
+		log.Info("polling newly observed domain feeds", "feeds", len(p.Feeds))
+		var wg sync.WaitGroup
+		defer wg.Wait() // no store write after serve closes the store
+		wg.Go(func() {
+			if err := p.Run(ctx); err != nil && ctx.Err() == nil {
+				log.Error("the domain feed poller stopped", "err", err)
+			}
+		})
+	}
+	if len(logs) == 0 {
+		<-ctx.Done()
+		return
+	}
 	m := &ctlog.Monitor{Logs: logs, Client: &ctlog.Client{Logger: log}, Cursor: &ctlog.StoreCursor{Store: a.store, Source: ctlogSource},
 		Handle: w.Handle, Logger: log}
 	log.Info("following Certificate Transparency logs", "logs", len(logs))

@@ -15,6 +15,9 @@ type BrandMonitor struct {
 	CTLogs []CTLog `yaml:"ct_logs"`
 	// Allow lists known-good partner domains (and their subdomains) that never match a brand.
 	Allow []string `yaml:"allow"`
+	// DomainFeeds are lists of newly observed or newly registered domains checked against the
+	// brands on a schedule.
+	DomainFeeds []DomainFeed `yaml:"domain_feeds"`
 }
 
 // CTLog is one Certificate Transparency log.
@@ -58,6 +61,9 @@ func (b BrandMonitor) validate() error {
 		if strings.TrimSpace(d) == "" || strings.ContainsAny(d, "/ ") {
 			errs = append(errs, fmt.Errorf("brand.allow[%d] %q: want a domain", i, d))
 		}
+	}
+	if err := validateDomainFeeds(b.DomainFeeds); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
