@@ -75,10 +75,15 @@ type Watcher struct {
 	now   func() time.Time
 	// Recommend adds recommendations to a lookalike finding (takedown, RPZ); nil adds none.
 	Recommend func(f intel.Finding) []string
+	// Liveness, when set, probes each lookalike (DNS A/MX, the page and whether it shows the
+	// brand) to set the visibility of the brand abuse; nil takes every lookalike as resolving (a
+	// certificate was issued for it).
+	Liveness *Prober
 
 	mu      sync.Mutex
 	matcher *brand.Matcher
 	assets  map[string]intel.Asset
+	brands  map[string]brand.Brand
 	allow   []string
 }
 
@@ -115,8 +120,12 @@ func (w *Watcher) Reload(ctx context.Context) error {
 			return fmt.Errorf("creating source %s: %w", Source, err)
 		}
 	}
+	byBrand := map[string]brand.Brand{}
+	for _, b := range brands {
+		byBrand[b.Name] = b
+	}
 	w.mu.Lock()
-	w.matcher, w.assets = m, byName
+	w.matcher, w.assets, w.brands = m, byName, byBrand
 	w.mu.Unlock()
 	return nil
 }
@@ -158,7 +167,7 @@ func (w *Watcher) Handle(ctx context.Context, entries []ctlog.Entry) error {
 // the batch), and raises a finding for each.
 func (w *Watcher) Check(ctx context.Context, obs []Observation) ([]Lookalike, error) {
 	w.mu.Lock()
-	m, byName := w.matcher, w.assets
+	m, byName, brands := w.matcher, w.assets, w.brands
 	w.mu.Unlock()
 	if m == nil {
 		return nil, nil
@@ -225,8 +234,13 @@ func (w *Watcher) Check(ctx context.Context, obs []Observation) ([]Lookalike, er
 		l := &keep[i]
 		in := byObs[vals[i]]
 		asset, ok := byName[l.Hit.Brand]
+		vis, live := risk.VisibilityResolving, []string(nil)
+		if w.Liveness != nil {
+			lv := w.Liveness.Probe(ctx, l.Name, brands[l.Hit.Brand])
+			vis, live = lv.Visibility, lv.Evidence
+		}
 		in2 := risk.PriorityInput{Matches: []risk.Match{{Indicator: in}}, Reliability: grades, Now: now,
-			BrandAbuse: &risk.BrandAbuse{Brand: l.Hit.Brand, Visibility: risk.VisibilityResolving, Confusability: confusability(l.Hit)}}
+			BrandAbuse: &risk.BrandAbuse{Brand: l.Hit.Brand, Visibility: vis, Confusability: confusability(l.Hit)}}
 		if ok {
 			in2.Assets = []intel.Asset{asset}
 		}
@@ -235,7 +249,7 @@ func (w *Watcher) Check(ctx context.Context, obs []Observation) ([]Lookalike, er
 			continue
 		}
 		o := vals[i]
-		ev := append([]string{l.Hit.Explanation + ".", "Observed: " + l.Evidence + "."}, l.Priority.Evidence...)
+		ev := append(append([]string{l.Hit.Explanation + ".", "Observed: " + l.Evidence + "."}, live...), l.Priority.Evidence...)
 		c := findings.Candidate{Kind: FindingKind, Title: fmt.Sprintf("Lookalike of %s: %s (%s)", l.Hit.Domain, o.Value, l.Hit.Technique),
 			Observable: o, Priority: l.Priority.Score, Level: l.Priority.Level, Evidence: ev, TLP: intel.TLPAmber,
 			Sources: []string{Source}, At: l.Seen}

@@ -29,6 +29,9 @@ func (a *app) watchBrands(ctx context.Context, fs *findings.Service, resp *respo
 	w.Recommend = func(f intel.Finding) []string {
 		return respond.Recommend(f, respond.RecommendInput{Exports: resp.exports})
 	}
+	if cfg.Liveness {
+		w.Liveness = &brandwatch.Prober{Log: log}
+	}
 	if err := w.Reload(ctx); err != nil {
 		log.Error("loading the brands", "err", err)
 		return

@@ -18,6 +18,9 @@ type BrandMonitor struct {
 	// DomainFeeds are lists of newly observed or newly registered domains checked against the
 	// brands on a schedule.
 	DomainFeeds []DomainFeed `yaml:"domain_feeds"`
+	// Liveness probes each lookalike (DNS A/MX, its web page and whether it shows the brand) to
+	// set how visible the abuse is. Off by default: it sends traffic to the lookalike's hosts.
+	Liveness bool `yaml:"liveness"`
 }
 
 // CTLog is one Certificate Transparency log.
