@@ -226,10 +226,11 @@ func (w *Watcher) Check(ctx context.Context, obs []Observation) ([]Lookalike, er
 	for _, in := range ins {
 		byObs[in.Observable] = in
 	}
-	grades, err := w.grades(ctx)
+	learned, err := findings.LearnedGrades(ctx, w.st)
 	if err != nil {
 		return nil, err
 	}
+	grades := func(s string) intel.Reliability { return learned[s] }
 	for i := range keep {
 		l := &keep[i]
 		in := byObs[vals[i]]
@@ -267,18 +268,6 @@ func (w *Watcher) Check(ctx context.Context, obs []Observation) ([]Lookalike, er
 		l.Finding, l.Created = f, created
 	}
 	return keep, nil
-}
-
-func (w *Watcher) grades(ctx context.Context) (func(string) intel.Reliability, error) {
-	srcs, err := w.st.ListSources(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]intel.Reliability{}
-	for _, s := range srcs {
-		m[s.Name] = findings.LearnedReliability(s.Reliability, s.TruePositives, s.FalsePositives)
-	}
-	return func(s string) intel.Reliability { return m[s] }, nil
 }
 
 // confusability maps a hit to omen-prio-1's confusability levels: the exact mark or a homoglyph

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -263,12 +264,17 @@ func (a *app) dispatcher(ctx context.Context) (*respond.Dispatcher, error) {
 	if err != nil {
 		return nil, err
 	}
+	return a.newDispatcher(a.log, respond.ActionGuard(g))
+}
+
+// newDispatcher builds the dispatcher of the configured webhooks, auditing to the store; guard
+// keeps the organisation's own and warninglisted values out of block actions.
+func (a *app) newDispatcher(log *slog.Logger, guard respond.GuardFunc) (*respond.Dispatcher, error) {
 	hooks, err := webhooksFromConfig(a.cfg.Actions)
 	if err != nil {
 		return nil, err
 	}
-	return respond.NewDispatcher(respond.DispatcherOptions{Webhooks: hooks, Audit: a.store, Logger: a.log,
-		Guard: respond.ActionGuard(g)})
+	return respond.NewDispatcher(respond.DispatcherOptions{Webhooks: hooks, Audit: a.store, Logger: log, Guard: guard})
 }
 
 // webhooksFromConfig converts the configured webhooks for [respond.NewDispatcher], reading

@@ -203,6 +203,7 @@ func (e *env) enrichFile(ctx context.Context, en *enrich.Enricher, dec *enrich.D
 		workers[i].SetOutput(output)
 	}
 	type slot struct {
+		no   int // line number in the input
 		line []byte
 		out  []byte
 		keep bool
@@ -210,7 +211,7 @@ func (e *env) enrichFile(ctx context.Context, en *enrich.Enricher, dec *enrich.D
 	}
 	batch := make([]slot, 0, enrichBatch)
 	lineNo := 0
-	flush := func() error {
+	flush := func() {
 		var wg sync.WaitGroup
 		per := (len(batch) + len(workers) - 1) / len(workers)
 		for wi, w := range workers {
@@ -233,11 +234,10 @@ func (e *env) enrichFile(ctx context.Context, en *enrich.Enricher, dec *enrich.D
 			})
 		}
 		wg.Wait()
-		first := lineNo - len(batch) + 1
 		for i := range batch {
 			s := &batch[i]
 			if s.err != nil {
-				fmt.Fprintf(e.stderr, "line %d: %v\n", first+i, s.err)
+				fmt.Fprintf(e.stderr, "line %d: %v\n", s.no, s.err)
 			}
 			if s.keep {
 				bw.Write(s.out)
@@ -245,7 +245,6 @@ func (e *env) enrichFile(ctx context.Context, en *enrich.Enricher, dec *enrich.D
 			}
 		}
 		batch = batch[:0]
-		return nil
 	}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
@@ -258,19 +257,15 @@ func (e *env) enrichFile(ctx context.Context, en *enrich.Enricher, dec *enrich.D
 		if len(b) == 0 {
 			continue
 		}
-		batch = append(batch, slot{line: append([]byte(nil), b...)})
+		batch = append(batch, slot{no: lineNo, line: append([]byte(nil), b...)})
 		if len(batch) == enrichBatch {
-			if err := flush(); err != nil {
-				return err
-			}
+			flush()
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("reading %s after line %d: %w", o.in, lineNo, err)
 	}
-	if err := flush(); err != nil {
-		return err
-	}
+	flush()
 	if err := bw.Flush(); err != nil {
 		return err
 	}

@@ -65,12 +65,7 @@ func (a *app) openResponse() (*response, error) {
 	}
 	r.policy = policy
 	if len(a.cfg.Actions.Webhooks) > 0 {
-		hooks, err := webhooksFromConfig(a.cfg.Actions)
-		if err != nil {
-			return nil, err
-		}
-		if r.dispatcher, err = respond.NewDispatcher(respond.DispatcherOptions{Webhooks: hooks, Audit: a.store,
-			Logger: a.log.With("component", "actions"), Guard: r.guard.check}); err != nil {
+		if r.dispatcher, err = a.newDispatcher(a.log.With("component", "actions"), r.guard.check); err != nil {
 			return nil, err
 		}
 	}

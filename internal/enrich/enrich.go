@@ -113,13 +113,9 @@ func New(ctx context.Context, o Options) (*Enricher, error) {
 // and the allowlist.
 func (e *Enricher) Refresh(ctx context.Context) error {
 	st := e.kb.Store()
-	srcs, err := st.ListSources(ctx)
+	g, err := findings.LearnedGrades(ctx, st)
 	if err != nil {
-		return fmt.Errorf("listing sources: %w", err)
-	}
-	g := make(map[string]intel.Reliability, len(srcs))
-	for _, s := range srcs {
-		g[s.Name] = findings.LearnedReliability(s.Reliability, s.TruePositives, s.FalsePositives)
+		return err
 	}
 	e.grades.Store(&g)
 	al, err := st.Allowlist(ctx)
@@ -250,13 +246,6 @@ func (w *Worker) Enrich(ctx context.Context, line []byte) (Result, error) {
 	return r, err
 }
 
-// Enrich enriches one event with a throwaway worker (the API's single-event path).
-func (e *Enricher) Enrich(ctx context.Context, dec *Decoder, line []byte) (Result, error) {
-	r, err := e.NewWorker(dec).Enrich(ctx, line)
-	r.Out = append([]byte(nil), r.Out...)
-	return r, err
-}
-
 // unmatched is the result of an event that matched nothing: the event itself, or nothing in OCSF
 // (a Detection Finding needs a detection).
 func (w *Worker) unmatched() Result {
@@ -344,7 +333,12 @@ func (w *Worker) matched(ctx context.Context, snap *match.Snapshot) (Result, err
 			in.DoNotBlock = true
 		}
 	}
-	in.Sightings = e.recent.seen(ctx, sighted, where, at, e.log)
+	// The details of an exact match already carry its value's stored sightings.
+	known := make(map[intel.Observable][]intel.Sighting, len(inds))
+	for _, im := range inds {
+		known[im.ind.Observable] = im.hit.Sightings
+	}
+	in.Sightings = e.recent.seen(ctx, sighted, known, where, at, e.log)
 	if e.findings != nil && where != "" {
 		for _, o := range sighted {
 			e.findings.Sight(o, where, at)

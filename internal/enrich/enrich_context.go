@@ -159,22 +159,31 @@ func newRecentSightings(st store.Store) *recentSightings {
 }
 
 // seen records that where saw obs at at, and returns the sightings of obs (as the priority model
-// wants them: one per observable and place, with counts).
-func (r *recentSightings) seen(ctx context.Context, obs []intel.Observable, where string, at time.Time, log *slog.Logger) []intel.Sighting {
-	var missing []intel.Observable
+// wants them: one per observable and place, with counts). known holds the stored sightings of
+// values the caller already read (a matched indicator's own value): only the others are read.
+func (r *recentSightings) seen(ctx context.Context, obs []intel.Observable, known map[intel.Observable][]intel.Sighting,
+	where string, at time.Time, log *slog.Logger) []intel.Sighting {
+	var missing, read []intel.Observable
 	r.mu.Lock()
 	for _, o := range obs {
 		if _, ok := r.m[o]; !ok {
 			missing = append(missing, o)
+			if _, ok := known[o]; !ok {
+				read = append(read, o)
+			}
 		}
 	}
 	r.mu.Unlock()
 	var stored []intel.Sighting
-	if len(missing) > 0 {
-		var err error
-		if stored, err = r.st.SightingsOf(ctx, missing); err != nil {
+	for _, o := range missing {
+		stored = append(stored, known[o]...)
+	}
+	if len(read) > 0 {
+		more, err := r.st.SightingsOf(ctx, read)
+		if err != nil {
 			log.Warn("reading sightings", "err", err) // corroboration is a bonus: go on without it
 		}
+		stored = append(stored, more...)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -508,6 +508,19 @@ func (s *Service) Disallow(ctx context.Context, id int64, actor string) error {
 	return nil
 }
 
+// LearnedGrades reads every source's learned grade (see [LearnedReliability]), by name.
+func LearnedGrades(ctx context.Context, st store.Store) (map[string]intel.Reliability, error) {
+	srcs, err := st.ListSources(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing sources: %w", err)
+	}
+	g := make(map[string]intel.Reliability, len(srcs))
+	for _, s := range srcs {
+		g[s.Name] = LearnedReliability(s.Reliability, s.TruePositives, s.FalsePositives)
+	}
+	return g, nil
+}
+
 // LearnedReliability is a source's Admiralty grade after the analysts' verdicts on what it
 // reported: every 3 net false positives lower the grade one letter, where the net count is
 // fp - tp/2 (two true positives cancel one false positive; integer division). The grade never goes
