@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -153,12 +155,18 @@ func (w *statusWriter) WriteHeader(c int) { w.code = c; w.ResponseWriter.WriteHe
 // handle registers h on pattern and returns the wrapped handler; need "" serves without a key.
 func (s *Server) handle(pattern string, need intel.Role, h http.HandlerFunc) http.Handler {
 	route := pattern
+	// The route's series, resolved once: a label lookup per request costs more than the count.
+	latency, ok200 := s.latency.WithLabelValues(route), s.reqs.WithLabelValues(route, "200")
 	wrapped := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, code: 200}
 		defer func() {
-			s.reqs.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
-			s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+			if sw.code == 200 {
+				ok200.Inc()
+			} else {
+				s.reqs.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+			}
+			latency.Observe(time.Since(start).Seconds())
 		}()
 		if need != "" {
 			k, err := s.authenticate(r)
@@ -263,6 +271,15 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc.Encode(v)
 }
 
+// writeBody writes a JSON document already encoded.
+func writeBody(w http.ResponseWriter, code int, b []byte) {
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	w.WriteHeader(code)
+	w.Write(b) //nolint:errcheck // the client went away
+}
+
 func writeError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg})
 }
@@ -280,7 +297,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) lookupOne(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	var q url.Values
+	if r.URL.RawQuery != "" {
+		q = r.URL.Query()
+	}
 	v := q.Get("value")
 	if p, ok := strings.CutPrefix(r.URL.Path, lookupPrefix); ok && p != "" {
 		v = p
@@ -299,7 +319,10 @@ func (s *Server) lookupOne(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.lookups.WithLabelValues(res[0].Verdict).Inc()
-	writeJSON(w, 200, res[0])
+	bp := bodies.Get().(*[]byte)
+	*bp = append(res[0].AppendJSON((*bp)[:0]), '\n')
+	writeBody(w, 200, *bp)
+	putBody(bp)
 }
 
 func (s *Server) lookupMany(w http.ResponseWriter, r *http.Request) {
@@ -326,10 +349,33 @@ func (s *Server) lookupMany(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, "bulk lookup", err)
 		return
 	}
-	for _, x := range res {
-		s.lookups.WithLabelValues(x.Verdict).Inc()
+	counts := map[string]float64{}
+	bp := bodies.Get().(*[]byte)
+	defer putBody(bp)
+	b := slices.Grow((*bp)[:0], 1024*len(res)+16)
+	b = append(b, `{"results":[`...)
+	for i := range res {
+		counts[res[i].Verdict]++
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = res[i].AppendJSON(b)
 	}
-	writeJSON(w, 200, map[string]any{"results": res})
+	for v, n := range counts {
+		s.lookups.WithLabelValues(v).Add(n)
+	}
+	*bp = append(b, "]}\n"...)
+	writeBody(w, 200, *bp)
+}
+
+// bodies recycles the buffers lookup answers are encoded into: the server writes one per request.
+var bodies = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// putBody returns a buffer to bodies, unless a bulk answer made it too large to keep around.
+func putBody(bp *[]byte) {
+	if cap(*bp) <= 1<<20 {
+		bodies.Put(bp)
+	}
 }
 
 func (s *Server) internalError(w http.ResponseWriter, what string, err error) {

@@ -14,7 +14,7 @@ func TestAPISmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"R1 GET lookup, 4 clients", "R1 GET lookup p99 at half", "R2 POST lookup of 100, 10% known",
-		"R2 POST lookup of 100, all known, cold", "R2 POST lookup of 100, all known, repeated", "lookup.Service.Lookup of 100"}
+		"R2 POST lookup of 100, all known, cold", "R2 POST lookup of 100, all known, repeated", "R2 POST lookup of 100, all known, repeated, answer cache off", "lookup.Service.Lookup of 100", "R1 GET lookup, 4 clients, answer cache off"}
 	for _, w := range want {
 		found := false
 		for _, f := range figs {

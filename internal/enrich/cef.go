@@ -7,7 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/omen-tip/omen/internal/jsonw"
 )
 
 // CEF (ArcSight Common Event Format) lines look like
@@ -394,14 +395,14 @@ func appendGroup(dst []byte, entries []cefEntry, depth int) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendJSONString(dst, seg)
+		dst = jsonw.AppendString(dst, seg)
 		dst = append(dst, ':')
 		if leafIdx >= 0 {
 			e := g[leafIdx]
 			if e.num {
 				dst = append(dst, e.val...)
 			} else {
-				dst = appendJSONString(dst, e.val)
+				dst = jsonw.AppendString(dst, e.val)
 			}
 			continue
 		}
@@ -410,47 +411,4 @@ func appendGroup(dst []byte, entries []cefEntry, depth int) []byte {
 		dst = append(dst, '}')
 	}
 	return dst
-}
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as with encoding/json.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

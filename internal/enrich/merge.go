@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/omen-tip/omen/internal/jsonw"
 )
 
 // Addition sets Path in an event to Value (JSON). With Append, Value must be a JSON array, whose
@@ -194,13 +196,13 @@ func (m *merger) resolve(data []byte, i int, path string, a Addition) (start, en
 		b = append(b, ',')
 	}
 	if dotted || blocked || !strings.Contains(path, ".") {
-		b = appendJSONString(b, path)
+		b = jsonw.AppendString(b, path)
 		b = append(b, ':')
 		b = append(b, v...)
 	} else {
 		segs := strings.Split(path, ".")
 		for n, s := range segs {
-			b = appendJSONString(b, s)
+			b = jsonw.AppendString(b, s)
 			b = append(b, ':')
 			if n < len(segs)-1 {
 				b = append(b, '{')

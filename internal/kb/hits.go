@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/omen-tip/omen/internal/intel"
 	"github.com/omen-tip/omen/internal/match"
@@ -19,6 +20,11 @@ type Hit struct {
 	// (a sighting written through the wrapped store drops the cached Hit).
 	Sightings []intel.Sighting
 }
+
+// DetailsEpoch changes whenever the details of an indicator may have changed (a report, a
+// sighting or a relationship written through the wrapped store, a catch-up, a rebuild), even when
+// [KB.Version] does not. With Version it tells whether an answer computed earlier still holds.
+func (k *KB) DetailsEpoch() int64 { return k.cache.epoch.Load() }
 
 // Hits returns the details of the matched indicators, by ID, from the cache or the store. The
 // misses are read in three queries (indicators, relationships, sightings) run side by side: the
@@ -114,6 +120,8 @@ func (k *KB) indicators(ctx context.Context, ids []int64) ([]intel.Indicator, er
 type hitCache struct {
 	shards [16]hitShard
 	per    int
+	// epoch counts the drops and clears: a change of it means some indicator's details changed.
+	epoch atomic.Int64
 }
 
 type hitShard struct {
@@ -167,6 +175,7 @@ func (k *KB) dropValue(o intel.Observable) {
 }
 
 func (c *hitCache) drop(id int64) {
+	c.epoch.Add(1)
 	s := c.shard(id)
 	s.mu.Lock()
 	delete(s.m, id)
@@ -174,6 +183,7 @@ func (c *hitCache) drop(id int64) {
 }
 
 func (c *hitCache) clear() {
+	c.epoch.Add(1)
 	for i := range c.shards {
 		s := &c.shards[i]
 		s.mu.Lock()

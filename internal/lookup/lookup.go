@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"net/netip"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -111,13 +113,15 @@ type Service struct {
 	// grades caches the sources' reliabilities for gradesTTL: they change rarely, and reading them
 	// would cost a query per lookup.
 	grades atomic.Pointer[gradeCache]
+	// answers holds recent answers of the knowledge base path (see answerTTL).
+	answers *answerCache
 }
 
 // NewWithKB returns a Service that answers from k: matches come from its engine (no store read
 // for a value nothing matches), details of matched indicators from its cache, entities from its
 // graph, warninglists from its snapshot.
 func NewWithKB(k *kb.KB, model risk.Model) *Service {
-	return &Service{store: k.Store(), model: model, kb: k, now: time.Now}
+	return &Service{store: k.Store(), model: model, kb: k, now: time.Now, answers: newAnswerCache(answerCacheSize)}
 }
 
 // New returns a Service over st. lists may be nil (no warninglists).
@@ -130,6 +134,9 @@ func New(st store.Store, lists *match.WarninglistSet, model risk.Model) *Service
 // SetWarninglists swaps the warninglists used by later lookups.
 func (s *Service) SetWarninglists(l *match.WarninglistSet) { s.lists.Store(l) }
 
+// NoAnswerCache makes the Service compute every answer afresh (benchmarks of the full path).
+func (s *Service) NoAnswerCache() { s.answers = nil }
+
 // SetClock replaces the clock (tests).
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
@@ -137,26 +144,49 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 type candidate struct {
 	obs  intel.Observable
 	kind string
+	id   int64 // the indicator's ID when the engine matched it
 }
 
-// Lookup answers each value in order. clearance is the caller's TLP clearance: reports above it are
-// invisible, and so is an indicator with no visible report.
-func (s *Service) Lookup(ctx context.Context, values []string, clearance intel.TLP) ([]Result, error) {
-	if len(values) > MaxValues {
-		return nil, fmt.Errorf("too many values: %d, at most %d", len(values), MaxValues)
+// call is the state of one Lookup call.
+type call struct {
+	s         *Service
+	ctx       context.Context
+	values    []string
+	results   []Result
+	cands     [][]candidate
+	snap      *match.Snapshot // nil: answer from the store
+	clearance intel.TLP
+	now       time.Time
+
+	ents   entities
+	grades func(string) intel.Reliability
+	lists  *match.WarninglistSet
+	// With a knowledge base, details holds the matched indicators by ID; without one, byObs
+	// holds the stored indicators that answer and sighted the sightings of the queried ones.
+	details map[int64]*kb.Hit
+	byObs   map[intel.Observable]intel.Indicator
+	sighted map[intel.Observable][]intel.Sighting
+}
+
+// find returns the stored indicator a candidate names and the sightings of its value.
+func (c *call) find(cd candidate) (intel.Indicator, []intel.Sighting, bool) {
+	if c.snap != nil {
+		h := c.details[cd.id]
+		if h == nil {
+			return intel.Indicator{}, nil, false
+		}
+		return h.Indicator, h.Sightings, true
 	}
-	now := s.now()
-	results := make([]Result, len(values))
-	cands := make([][]candidate, len(values))
-	var all []intel.Observable
-	seen := map[intel.Observable]bool{}
-	var snap *match.Snapshot
-	var hits []match.Match
-	if s.kb != nil {
-		snap = s.kb.Snapshot()
-	}
-	for i, v := range values {
-		r := &results[i]
+	in, ok := c.byObs[cd.obs]
+	return in, c.sighted[cd.obs], ok
+}
+
+// detect canonicalises values[lo:hi] and, with a knowledge base, matches them, appending the
+// matches to dst; without one it lists the stored observables that would answer.
+func (c *call) detect(lo, hi int, dst []match.Match) []match.Match {
+	for i := lo; i < hi; i++ {
+		r := &c.results[i]
+		v := c.values[i]
 		r.Query, r.ModelVersion = v, risk.ModelVersion
 		r.Matches, r.Warninglists, r.Evidence = []Match{}, []WarninglistHit{}, []string{}
 		o, err := intel.Detect(v)
@@ -165,68 +195,181 @@ func (s *Service) Lookup(ctx context.Context, values []string, clearance intel.T
 			continue
 		}
 		r.Type, r.Value = o.Type, o.Value
-		if snap != nil {
-			n := len(hits)
-			hits = snap.Match(o, hits)
-			cands[i] = matched(hits[n:])
+		if c.snap != nil {
+			n := len(dst)
+			dst = c.snap.Match(o, dst)
+			c.cands[i] = matched(dst[n:])
 			continue
 		}
-		cands[i] = candidates(o)
-		for _, c := range cands[i] {
-			if !seen[c.obs] {
-				seen[c.obs] = true
-				all = append(all, c.obs)
-			}
+		c.cands[i] = candidates(o)
+	}
+	return dst
+}
+
+// answerRange answers values[lo:hi].
+func (c *call) answerRange(lo, hi int) error {
+	for i := lo; i < hi; i++ {
+		if c.results[i].Error != "" {
+			continue
+		}
+		if err := c.s.answer(c.ctx, &c.results[i], c.cands[i], c.find, c.ents, c.grades, c.lists, c.clearance, c.now); err != nil {
+			return err
 		}
 	}
-	var byObs map[intel.Observable]intel.Indicator
-	var sighted map[intel.Observable][]intel.Sighting
-	var ents entities
-	if snap != nil {
-		details, err := s.kb.Hits(ctx, hits)
-		if err != nil {
-			return nil, err
-		}
-		byObs = make(map[intel.Observable]intel.Indicator, len(details))
-		rels := make(map[string][]intel.Relationship, len(details))
-		sighted = make(map[intel.Observable][]intel.Sighting, len(details))
-		for _, h := range details {
-			byObs[h.Indicator.Observable] = h.Indicator
-			rels[h.Indicator.Observable.String()] = h.Relationships
-			sighted[h.Indicator.Observable] = h.Sightings
-		}
-		ents = graphEntities{g: s.kb.Graph(), indicators: rels}
-	} else {
-		found, err := s.store.Indicators(ctx, all)
-		if err != nil {
-			return nil, fmt.Errorf("reading indicators: %w", err)
-		}
-		byObs = make(map[intel.Observable]intel.Indicator, len(found))
-		for _, in := range found {
-			byObs[in.Observable] = in
-		}
-		ents = storeEntities{s.store}
-		if sighted, err = s.sightings(ctx, results, byObs); err != nil {
-			return nil, err
-		}
+	return nil
+}
+
+// Lookup answers each value in order. clearance is the caller's TLP clearance: reports above it are
+// invisible, and so is an indicator with no visible report. The results share slices with
+// answers kept for later calls: read them, do not modify them.
+func (s *Service) Lookup(ctx context.Context, values []string, clearance intel.TLP) ([]Result, error) {
+	if len(values) > MaxValues {
+		return nil, fmt.Errorf("too many values: %d, at most %d", len(values), MaxValues)
+	}
+	c := &call{s: s, ctx: ctx, values: values, results: make([]Result, len(values)), cands: make([][]candidate, len(values)),
+		clearance: clearance, now: s.now()}
+	if s.kb != nil {
+		c.snap = s.kb.Snapshot()
 	}
 	grades, err := s.reliabilities(ctx)
 	if err != nil {
 		return nil, err
 	}
-	lists := s.lists.Load()
-	if snap != nil {
-		lists = snap.Warninglists()
-	}
-	for i := range results {
-		if results[i].Error != "" {
-			continue
-		}
-		if err := s.answer(ctx, &results[i], cands[i], byObs, ents, sighted, grades, lists, clearance, now); err != nil {
+	c.grades = grades.grade
+	if c.snap != nil && s.answers == nil {
+		if err := c.fromKB(); err != nil {
 			return nil, err
 		}
+		return c.results, nil
 	}
-	return results, nil
+	if c.snap == nil {
+		if err := c.fromStore(); err != nil {
+			return nil, err
+		}
+		return c.results, nil
+	}
+	// Answers given earlier under the same state are given again; the others are computed.
+	// The version is read before the work, so that a change during it is never cached as current.
+	version, epoch := s.kb.Version(), s.kb.DetailsEpoch()
+	var miss []int
+	for i, v := range values {
+		if r, ok := s.answers.get(answerKey{v, clearance}, version, epoch, grades, c.now); ok {
+			c.results[i] = r
+		} else {
+			miss = append(miss, i)
+		}
+	}
+	if len(miss) == 0 {
+		return c.results, nil
+	}
+	sub := c
+	if len(miss) < len(values) {
+		sub = &call{s: s, ctx: ctx, results: make([]Result, len(miss)), cands: make([][]candidate, len(miss)),
+			snap: c.snap, clearance: clearance, now: c.now, grades: c.grades}
+		for _, i := range miss {
+			sub.values = append(sub.values, values[i])
+		}
+	}
+	if err := sub.fromKB(); err != nil {
+		return nil, err
+	}
+	for j, r := range sub.results {
+		i := j
+		if sub != c {
+			i = miss[j]
+			c.results[i] = r
+		}
+		s.answers.put(answerKey{values[i], clearance}, &cachedAnswer{r: r, version: version, epoch: epoch, grades: grades, at: c.now})
+	}
+	return c.results, nil
+}
+
+// fromKB answers from the knowledge base: matches from its engine, details from its cache,
+// entities from its graph, the work spread over the CPUs for a large batch.
+func (c *call) fromKB() error {
+	var hits []match.Match
+	if len(c.values) < spreadFrom {
+		hits = c.detect(0, len(c.values), nil)
+	} else {
+		parts := make([][]match.Match, len(c.values))
+		spread(len(c.values), func(lo, hi int) { parts[lo] = c.detect(lo, hi, nil) })
+		for _, p := range parts {
+			hits = append(hits, p...)
+		}
+	}
+	details, err := c.s.kb.Hits(c.ctx, hits)
+	if err != nil {
+		return err
+	}
+	c.details = details
+	// Only the few indicators with relationships need an entry: for the others the graph
+	// answers (nothing, or what entities say of them).
+	var rels map[string][]intel.Relationship
+	for _, h := range details {
+		if len(h.Relationships) > 0 {
+			if rels == nil {
+				rels = map[string][]intel.Relationship{}
+			}
+			rels[h.Indicator.Observable.String()] = h.Relationships
+		}
+	}
+	c.ents = graphEntities{g: c.s.kb.Graph(), indicators: rels}
+	c.lists = c.snap.Warninglists()
+	if len(c.values) < spreadFrom {
+		return c.answerRange(0, len(c.values))
+	}
+	errs := make([]error, len(c.values))
+	spread(len(c.values), func(lo, hi int) { errs[lo] = c.answerRange(lo, hi) })
+	return errors.Join(errs...)
+}
+
+// fromStore answers from the store, one query per kind of detail.
+func (c *call) fromStore() error {
+	c.detect(0, len(c.values), nil)
+	var all []intel.Observable
+	seen := map[intel.Observable]bool{}
+	for i := range c.values {
+		for _, cd := range c.cands[i] {
+			if !seen[cd.obs] {
+				seen[cd.obs] = true
+				all = append(all, cd.obs)
+			}
+		}
+	}
+	found, err := c.s.store.Indicators(c.ctx, all)
+	if err != nil {
+		return fmt.Errorf("reading indicators: %w", err)
+	}
+	c.byObs = make(map[intel.Observable]intel.Indicator, len(found))
+	for _, in := range found {
+		c.byObs[in.Observable] = in
+	}
+	c.ents = storeEntities{c.s.store}
+	if c.sighted, err = c.s.sightings(c.ctx, c.results, c.byObs); err != nil {
+		return err
+	}
+	c.lists = c.s.lists.Load()
+	return c.answerRange(0, len(c.values))
+}
+
+// spreadFrom is the batch size from which a lookup spreads its work over the CPUs: a bulk lookup
+// of thousands of values answers in a fraction of the time, a single one pays nothing.
+const spreadFrom = 256
+
+// spread calls f over [0, n) in contiguous parts, side by side on up to GOMAXPROCS goroutines when
+// n is large enough. Each part [lo, hi) is called once.
+func spread(n int, f func(lo, hi int)) {
+	w := min(runtime.GOMAXPROCS(0), n/(spreadFrom/2))
+	if w <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range w {
+		lo, hi := i*n/w, (i+1)*n/w
+		wg.Go(func() { f(lo, hi) })
+	}
+	wg.Wait()
 }
 
 // sightings reads, in one go, the sightings of every queried value that is a known indicator
@@ -264,7 +407,7 @@ func matched(ms []match.Match) []candidate {
 		case match.MatchParentDomain:
 			kind = ParentDomain
 		}
-		out = append(out, candidate{obs: m.Observable(), kind: kind})
+		out = append(out, candidate{obs: m.Observable(), kind: kind, id: m.ID})
 	}
 	return out
 }
@@ -273,14 +416,14 @@ func matched(ms []match.Match) []candidate {
 const gradesTTL = 5 * time.Second
 
 type gradeCache struct {
-	m       map[string]intel.Reliability
+	grade   func(string) intel.Reliability
 	expires time.Time
 }
 
-func (s *Service) reliabilities(ctx context.Context) (func(string) intel.Reliability, error) {
+func (s *Service) reliabilities(ctx context.Context) (*gradeCache, error) {
 	now := time.Now()
 	if c := s.grades.Load(); c != nil && now.Before(c.expires) {
-		return func(name string) intel.Reliability { return c.m[name] }, nil
+		return c, nil
 	}
 	srcs, err := s.store.ListSources(ctx)
 	if err != nil {
@@ -290,8 +433,9 @@ func (s *Service) reliabilities(ctx context.Context) (func(string) intel.Reliabi
 	for _, src := range srcs {
 		m[src.Name] = src.Reliability
 	}
-	s.grades.Store(&gradeCache{m: m, expires: now.Add(gradesTTL)})
-	return func(name string) intel.Reliability { return m[name] }, nil
+	c := &gradeCache{grade: func(name string) intel.Reliability { return m[name] }, expires: now.Add(gradesTTL)}
+	s.grades.Store(c)
+	return c, nil
 }
 
 func listNames(lists *match.WarninglistSet, o intel.Observable) []WarninglistHit {
@@ -311,8 +455,8 @@ type scored struct {
 	evidence  []string
 }
 
-func (s *Service) answer(ctx context.Context, r *Result, cands []candidate, byObs map[intel.Observable]intel.Indicator, ents entities,
-	seen map[intel.Observable][]intel.Sighting, grades func(string) intel.Reliability, lists *match.WarninglistSet, clearance intel.TLP, now time.Time) error {
+func (s *Service) answer(ctx context.Context, r *Result, cands []candidate, find func(candidate) (intel.Indicator, []intel.Sighting, bool), ents entities,
+	grades func(string) intel.Reliability, lists *match.WarninglistSet, clearance intel.TLP, now time.Time) error {
 	query := intel.Observable{Type: r.Type, Value: r.Value}
 	r.Warninglists = append(r.Warninglists, listNames(lists, query)...)
 	var queryLists []string
@@ -321,7 +465,7 @@ func (s *Service) answer(ctx context.Context, r *Result, cands []candidate, byOb
 	}
 	var hits []scored
 	for _, c := range cands {
-		in, ok := byObs[c.obs]
+		in, seen, ok := find(c)
 		if !ok {
 			continue
 		}
@@ -329,16 +473,21 @@ func (s *Service) answer(ctx context.Context, r *Result, cands []candidate, byOb
 		if !ok {
 			continue
 		}
-		wl := slices.Clone(queryLists)
-		for _, w := range listNames(lists, in.Observable) {
-			wl = appendUnique(wl, w.Name)
+		wl := queryLists
+		if in.Observable != query || len(in.Warninglists) > 0 {
+			wl = slices.Clone(queryLists)
+		}
+		if in.Observable != query { // the query's lists are already in
+			for _, w := range listNames(lists, in.Observable) {
+				wl = appendUnique(wl, w.Name)
+			}
 		}
 		for _, w := range in.Warninglists {
 			wl = appendUnique(wl, w)
 		}
 		var sightings []intel.Sighting
 		if c.kind == Exact {
-			sightings = seen[in.Observable]
+			sightings = seen
 		}
 		sc := s.model.Score(in, risk.Input{Reliability: grades, Sightings: sightings, Warninglists: wl, Now: now})
 		view, err := s.view(ctx, ents, in, sc, grades, clearance)
@@ -383,7 +532,7 @@ func (s *Service) answer(ctx context.Context, r *Result, cands []candidate, byOb
 		ev = append(ev, h.evidence...)
 	}
 	for _, w := range r.Warninglists {
-		ev = append(ev, fmt.Sprintf("Value is on warninglist %q (score ×%g).", w.Name, s.model.Warninglisted))
+		ev = append(ev, s.model.WarninglistEvidence(w.Name))
 	}
 	if len(hits) == 0 && len(r.Evidence) == 0 {
 		ev = append(ev, "No source reports this value.")

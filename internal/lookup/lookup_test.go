@@ -171,6 +171,9 @@ func TestLookup(t *testing.T) {
 			t.Errorf("%s: cloudflare score %d, want 6", name, r.Score)
 		}
 	}
+	for _, r := range answers {
+		sameJSON(t, r)
+	}
 	if n := len(answers) / 2; len(answers) == 2*len(tests) && !reflect.DeepEqual(answers[:n], answers[n:]) {
 		for i := range n {
 			if !reflect.DeepEqual(answers[i], answers[n+i]) {
@@ -187,11 +190,92 @@ func TestLookupBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range res {
+		sameJSON(t, r)
 		if r.Error == "" || r.Verdict != risk.Unknown {
 			t.Errorf("%.40q: %+v, want an error and unknown", r.Query, r)
 		}
 	}
 	if _, err := svc.Lookup(t.Context(), make([]string, lookup.MaxValues+1), intel.TLPRed); err == nil {
 		t.Error("no error for too many values")
+	}
+}
+
+// TestLookupBulkSpread looks up enough values for the work to be spread over the CPUs and checks
+// every answer is the one a lookup of that value alone gives.
+func TestLookupBulkSpread(t *testing.T) {
+	svc := setup(t,
+		report{"feodo", intel.Observable{Type: intel.IPv4, Value: "192.9.135.73"}, 90, intel.TLPClear, 0, "Pikabot"},
+		report{"drop", intel.Observable{Type: intel.CIDR, Value: "1.10.16.0/20"}, 90, intel.TLPClear, 0, ""},
+		report{"feodo", intel.Observable{Type: intel.Domain, Value: "evil.com"}, 80, intel.TLPClear, 0, ""},
+		report{"cf", intel.Observable{Type: intel.IPv4, Value: "104.16.1.1"}, 90, intel.TLPClear, 0, ""},
+	)["kb"]
+	base := []string{"192.9.135.73", "1.10.17.5", "a.evil.com", "104.16.1.1", "8.8.8.8", "not a value", "evil.com", "203.0.113.9"}
+	var values []string
+	for len(values) < 2000 {
+		values = append(values, base...)
+	}
+	bulk, err := svc.Lookup(t.Context(), values, intel.TLPRed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]lookup.Result{}
+	for _, v := range base {
+		want[v] = one(t, svc, v, intel.TLPRed)
+	}
+	for i, r := range bulk {
+		if !reflect.DeepEqual(r, want[values[i]]) {
+			t.Fatalf("value %d (%s): bulk answer differs from a single lookup:\n%+v\n%+v", i, values[i], r, want[values[i]])
+		}
+	}
+}
+
+// TestAnswersFollowChanges checks that an answer given again from the answer cache never hides a
+// change: a new report, a sighting, a report above the caller's clearance.
+func TestAnswersFollowChanges(t *testing.T) {
+	ctx := t.Context()
+	db, err := sqlite.Open(ctx, t.TempDir()+"/omen.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.PutSource(ctx, intel.Source{Name: "feodo", Kind: "test", Reliability: 'B', Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := kb.Open(ctx, db, kb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := k.Wrap(db)
+	svc := lookup.NewWithKB(k, risk.DefaultModel())
+	svc.SetClock(func() time.Time { return now })
+	const v = "192.0.2.200"
+	ask := func(c intel.TLP) lookup.Result { return one(t, svc, v, c) }
+	if r := ask(intel.TLPRed); r.Verdict != risk.Unknown {
+		t.Fatalf("before any report: %s", r.Verdict)
+	}
+	ing, err := st.NewIngester(ctx, store.IngestOptions{Source: "feodo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := intel.Observable{Type: intel.IPv4, Value: v}
+	if err := ing.Add(ctx, intel.Report{Observable: o, Confidence: 90, TLP: intel.TLPRed, FirstSeen: now, LastSeen: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ing.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := ask(intel.TLPRed); r.Verdict != risk.Malicious {
+		t.Errorf("after a report: %s, want malicious", r.Verdict)
+	}
+	if r := ask(intel.TLPClear); r.Verdict != risk.Unknown {
+		t.Errorf("TLP:RED report seen at TLP:CLEAR clearance: %s", r.Verdict)
+	}
+	before := ask(intel.TLPRed)
+	if _, err := st.AddSighting(ctx, intel.Sighting{Observable: o, Where: "fin-lt-0231", FirstSeen: now, LastSeen: now, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	after := ask(intel.TLPRed)
+	if !slices.ContainsFunc(after.Evidence, func(e string) bool { return strings.Contains(e, "Seen inside the organisation") }) {
+		t.Errorf("sighting not in the answer: %q (before: %q)", after.Evidence, before.Evidence)
 	}
 }

@@ -6,9 +6,9 @@
 package risk
 
 import (
-	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -206,80 +206,143 @@ func (m Model) Score(in intel.Indicator, x Input) Score {
 }
 
 func (m Model) evidence(in intel.Indicator, s Score, recent int, now time.Time) []string {
-	var ev []string
-	var live, dead []SourceScore
+	// Built with appends, not fmt: bulk lookups phrase this for thousands of indicators per call.
+	ev := make([]string, 0, len(s.Sources)+2)
+	var b []byte
+	live, dead := 0, 0
 	for _, src := range s.Sources {
 		if src.Expired {
-			dead = append(dead, src)
+			dead++
 		} else {
-			live = append(live, src)
+			live++
 		}
 	}
-	if len(live) > 0 {
-		names, newest := namesAndNewest(live)
-		ev = append(ev, fmt.Sprintf("Reported by %s: %s; most recent %s.",
-			plural(len(live), "source", "sources"), names, Ago(now, newest)))
-		for _, src := range live {
-			what := ""
-			if src.ThreatType != "" || src.Malware != "" {
-				what = strings.TrimSpace(src.ThreatType + " " + src.Malware)
-				what = "reports it as " + what + "; "
+	if live > 0 {
+		b = append(b[:0], "Reported by "...)
+		b = appendPlural(b, live, "source", "sources")
+		b = append(b, ": "...)
+		var newest time.Time
+		b, newest = appendNamesAndNewest(b, s.Sources, false)
+		b = append(b, "; most recent "...)
+		b = appendAgo(b, now, newest)
+		ev = append(ev, string(append(b, '.')))
+		for _, src := range s.Sources {
+			if src.Expired {
+				continue
 			}
-			ev = append(ev, fmt.Sprintf("%s [%s]: %sconfidence %d, first seen %s, last seen %s, decay %.2f, contributes %.2f.",
-				src.Name, src.Reliability, what, src.Confidence, Ago(now, src.FirstSeen), Ago(now, src.LastSeen), src.Decay, src.Evidence))
+			b = appendGraded(b[:0], src)
+			b = append(b, ": "...)
+			if src.ThreatType != "" || src.Malware != "" {
+				b = append(b, "reports it as "...)
+				b = append(b, strings.TrimSpace(src.ThreatType+" "+src.Malware)...)
+				b = append(b, "; "...)
+			}
+			b = append(b, "confidence "...)
+			b = strconv.AppendInt(b, int64(src.Confidence), 10)
+			b = append(b, ", first seen "...)
+			b = appendAgo(b, now, src.FirstSeen)
+			b = append(b, ", last seen "...)
+			b = appendAgo(b, now, src.LastSeen)
+			b = append(b, ", decay "...)
+			b = strconv.AppendFloat(b, src.Decay, 'f', 2, 64)
+			b = append(b, ", contributes "...)
+			b = strconv.AppendFloat(b, src.Evidence, 'f', 2, 64)
+			ev = append(ev, string(append(b, '.')))
 		}
 	}
-	if len(dead) > 0 {
-		names, newest := namesAndNewest(dead)
-		d := m.DecayFor(in.Observable.Type)
-		ev = append(ev, fmt.Sprintf("Expired for %s: last reported %s; beyond the %d-day %s lifetime or past its valid-until.",
-			names, Ago(now, newest), int(d.Lifetime/day), in.Observable.Type))
+	if dead > 0 {
+		b = append(b[:0], "Expired for "...)
+		var newest time.Time
+		b, newest = appendNamesAndNewest(b, s.Sources, true)
+		b = append(b, ": last reported "...)
+		b = appendAgo(b, now, newest)
+		b = append(b, "; beyond the "...)
+		b = strconv.AppendInt(b, int64(m.DecayFor(in.Observable.Type).Lifetime/day), 10)
+		b = append(b, "-day "...)
+		b = append(b, in.Observable.Type...)
+		ev = append(ev, string(append(b, " lifetime or past its valid-until."...)))
 	}
 	if recent > 0 {
-		ev = append(ev, fmt.Sprintf("Seen inside the organisation by %s in the last 24 hours.",
-			plural(recent, "host or user", "hosts or users")))
+		b = append(b[:0], "Seen inside the organisation by "...)
+		b = appendPlural(b, recent, "host or user", "hosts or users")
+		ev = append(ev, string(append(b, " in the last 24 hours."...)))
 	}
 	for _, w := range s.Warninglists {
-		ev = append(ev, fmt.Sprintf("Value is on warninglist %q (score ×%g).", w, m.Warninglisted))
+		ev = append(ev, m.WarninglistEvidence(w))
 	}
 	return ev
 }
 
-// namesAndNewest lists sources as "name [grade], ..." and returns the latest LastSeen among them.
-func namesAndNewest(srcs []SourceScore) (string, time.Time) {
-	names := make([]string, len(srcs))
+// WarninglistEvidence phrases that the value is on warninglist name: `Value is on warninglist
+// "name" (score ×0.1).`
+func (m Model) WarninglistEvidence(name string) string {
+	b := make([]byte, 0, 48+len(name))
+	b = append(b, "Value is on warninglist "...)
+	b = strconv.AppendQuote(b, name)
+	b = append(b, " (score ×"...)
+	b = strconv.AppendFloat(b, m.Warninglisted, 'g', -1, 64)
+	return string(append(b, ")."...))
+}
+
+// appendGraded appends "name [grade]".
+func appendGraded(b []byte, src SourceScore) []byte {
+	b = append(b, src.Name...)
+	b = append(b, " ["...)
+	b = append(b, src.Reliability.String()...)
+	return append(b, ']')
+}
+
+// appendNamesAndNewest appends the sources whose Expired is expired as "name [grade], ..." and
+// returns the latest LastSeen among them.
+func appendNamesAndNewest(b []byte, srcs []SourceScore, expired bool) ([]byte, time.Time) {
 	var newest time.Time
-	for i, src := range srcs {
-		names[i] = fmt.Sprintf("%s [%s]", src.Name, src.Reliability)
+	n := 0
+	for _, src := range srcs {
+		if src.Expired != expired {
+			continue
+		}
+		if n > 0 {
+			b = append(b, ", "...)
+		}
+		n++
+		b = appendGraded(b, src)
 		if src.LastSeen.After(newest) {
 			newest = src.LastSeen
 		}
 	}
-	return strings.Join(names, ", "), newest
+	return b, newest
 }
 
 // Ago phrases the time from t to now: "today", "1 day ago", "12 days ago", "in the future".
-func Ago(now, t time.Time) string {
+func Ago(now, t time.Time) string { return string(appendAgo(nil, now, t)) }
+
+func appendAgo(b []byte, now, t time.Time) []byte {
 	if t.IsZero() {
-		return "at an unknown time"
+		return append(b, "at an unknown time"...)
 	}
 	d := now.Sub(t)
 	switch {
 	case d < -time.Minute:
-		return "in the future"
+		return append(b, "in the future"...)
 	case d < day:
-		return "today"
+		return append(b, "today"...)
 	case d < 2*day:
-		return "1 day ago"
+		return append(b, "1 day ago"...)
 	}
-	return fmt.Sprintf("%d days ago", int(d/day))
+	b = strconv.AppendInt(b, int64(d/day), 10)
+	return append(b, " days ago"...)
 }
 
-func plural(n int, one, many string) string {
+func plural(n int, one, many string) string { return string(appendPlural(nil, n, one, many)) }
+
+func appendPlural(b []byte, n int, one, many string) []byte {
 	if n == 1 {
-		return "1 " + one
+		b = append(b, "1 "...)
+		return append(b, one...)
 	}
-	return fmt.Sprintf("%d %s", n, many)
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, ' ')
+	return append(b, many...)
 }
 
 func clamp01(f float64) float64 { return math.Max(0, math.Min(1, f)) }

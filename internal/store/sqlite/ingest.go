@@ -239,6 +239,9 @@ func (in *ingester) Close(ctx context.Context) (store.IngestStats, error) {
 	}
 	in.done = true
 	in.items, in.spare, in.index, in.w = nil, nil, nil, batchWriter{}
+	if in.stats.New+in.stats.Updated >= checkpointAfter {
+		in.db.checkpoint(ctx)
+	}
 	in.db.logger.Info("ingest done", "source", in.source, "reports", in.stats.Reports,
 		"new", in.stats.New, "updated", in.stats.Updated, "duplicates", in.stats.Duplicates,
 		"indicators", in.stats.Indicators, "batches", in.batches,
