@@ -11,7 +11,7 @@ func TestExportSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(figs) != 2 || !strings.HasPrefix(figs[0].Name, "regenerate ") {
+	if len(figs) != 5 || !strings.HasPrefix(figs[0].Name, "regenerate ") {
 		t.Fatalf("figures %+v", figs)
 	}
 	for _, f := range figs {

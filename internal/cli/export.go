@@ -3,6 +3,9 @@ package cli
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -140,15 +143,26 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 
 // guard builds the export guard from the store's assets and allowlist and the app's warninglists.
 func (a *app) guard(ctx context.Context) (*respond.Guard, error) {
+	g, _, err := a.guardFP(ctx)
+	return g, err
+}
+
+// guardFP is guard with a fingerprint of what it was built from.
+func (a *app) guardFP(ctx context.Context) (*respond.Guard, string, error) {
 	assets, err := a.store.ListAssets(ctx, "")
 	if err != nil {
-		return nil, fmt.Errorf("reading the assets: %w", err)
+		return nil, "", fmt.Errorf("reading the assets: %w", err)
 	}
 	allow, err := a.store.Allowlist(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reading the allowlist: %w", err)
+		return nil, "", fmt.Errorf("reading the allowlist: %w", err)
 	}
-	return respond.NewGuard(assets, a.lists, allow), nil
+	h := sha256.New()
+	fmt.Fprintf(h, "%p\n", a.lists)
+	if err := json.NewEncoder(h).Encode([]any{assets, allow}); err != nil {
+		return nil, "", err
+	}
+	return respond.NewGuard(assets, a.lists, allow), hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func (e *env) export(ctx context.Context, fl exportFlags) error {

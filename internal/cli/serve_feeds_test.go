@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/omen-tip/omen/internal/cli"
 )
@@ -21,7 +22,7 @@ func TestServeFeeds(t *testing.T) {
 	cfg := filepath.Join(dir, "omen.yaml")
 	os.WriteFile(cfg, []byte(`sources: []
 exports:
-  - {name: c2-ips, format: plain-ip, types: [ipv4]}
+  - {name: c2-ips, format: plain-ip, types: [ipv4], refresh: 1s}
   - {name: c2-rpz, format: rpz, types: [domain]}
 `), 0o644)
 	list := filepath.Join(dir, "c2.txt")
@@ -40,6 +41,7 @@ exports:
 	os.WriteFile(assets, []byte("kind,name,values,criticality\nnetwork,HQ LAN,10.0.0.0/8,high\n"), 0o644)
 	run("assets", "import", assets)
 	consumer := strings.TrimSpace(run("keys", "create", "--role", "consumer", "--name", "firewall", "--clearance", "amber"))
+	analyst := strings.TrimSpace(run("keys", "create", "--role", "analyst", "--name", "soc"))
 
 	srv := startServe(t, "--data", data, "--config", cfg, "serve", "--collect=false")
 	defer srv.stop()
@@ -77,4 +79,32 @@ exports:
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("no key: %v %v", resp.StatusCode, err)
 	}
+
+	// New intelligence imported by another process reaches the feed (the serving knowledge base
+	// catches up, the feed's index follows); a new asset takes its network out at once.
+	const fresh = "91.92.250.10"
+	more := filepath.Join(dir, "more.txt")
+	os.WriteFile(more, []byte(fresh+"\n"), 0o644)
+	run("import", "--source", "feodo", "--threat-type", "c2", more)
+	waitFeed := func(want bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			_, body := get("/feeds/c2-ips", "")
+			if strings.Contains(body, fresh) == want && strings.Contains(body, "192.9.135.73") {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("c2-ips never had %s = %v:\n%s\n%s", fresh, want, body, srv.log.String())
+			}
+		}
+	}
+	waitFeed(true)
+	asset := `{"kind": "network", "name": "Branch office", "values": ["91.92.250.0/24"], "criticality": "high"}`
+	areq, _ := http.NewRequestWithContext(t.Context(), "POST", "http://"+srv.addr+"/api/v1/assets", strings.NewReader(asset))
+	areq.Header.Set("Authorization", "Bearer "+analyst)
+	areq.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(areq); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("adding an asset: %v %v", resp, err)
+	}
+	waitFeed(false)
 }

@@ -18,19 +18,101 @@ type liveGuard struct {
 	mu  sync.Mutex
 	ver int64
 	g   *respond.Guard
+	fp  string // what the guard was built from: assets, allowlist, warninglists
 }
 
 func (l *liveGuard) get(ctx context.Context) (*respond.Guard, error) {
+	g, _, err := l.getFP(ctx)
+	return g, err
+}
+
+// getFP returns the guard and a fingerprint of what it was built from, which changes only when
+// the assets, the allowlist or the warninglists do (not with every ingest, as the version does).
+func (l *liveGuard) getFP(ctx context.Context) (*respond.Guard, string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if v := l.a.kb.Version(); l.g == nil || v != l.ver {
-		g, err := l.a.guard(ctx)
+		g, fp, err := l.a.guardFP(ctx)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		l.g, l.ver = g, v
+		l.g, l.ver, l.fp = g, v, fp
 	}
-	return l.g, nil
+	return l.g, l.fp, nil
+}
+
+// feedIndexes keeps an in-memory index per served export, so that a feed regenerates from memory
+// (see [respond.Index]): indexes are built on first use, follow the ingests through the knowledge
+// base, and are built again when the guard changed or the knowledge base was rebuilt.
+type feedIndexes struct {
+	a     *app
+	guard *liveGuard
+
+	mu      sync.Mutex
+	byName  map[string]*feedIndex
+	pending []intel.Observable // touched since the last generation
+	all     bool               // everything may have changed
+}
+
+type feedIndex struct {
+	x  *respond.Index
+	fp string // the guard's fingerprint at the build; "" when not built
+}
+
+func newFeedIndexes(a *app, g *liveGuard) *feedIndexes {
+	fi := &feedIndexes{a: a, guard: g, byName: map[string]*feedIndex{}}
+	a.kb.OnTouched(func(obs []intel.Observable, all bool) {
+		fi.mu.Lock()
+		defer fi.mu.Unlock()
+		if all || len(fi.pending)+len(obs) > maxPendingUpdates {
+			fi.all, fi.pending = true, nil
+			return
+		}
+		fi.pending = append(fi.pending, obs...)
+	})
+	return fi
+}
+
+// maxPendingUpdates is the number of touched values beyond which the indexes are built again
+// rather than updated value by value.
+const maxPendingUpdates = 200_000
+
+func (fi *feedIndexes) produce(ctx context.Context, name string, sel respond.Selection, f respond.Format) ([]respond.Entry, respond.Report, error) {
+	g, fp, err := fi.guard.getFP(ctx)
+	if err != nil {
+		return nil, respond.Report{}, err
+	}
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	pending, all := fi.pending, fi.all
+	fi.pending, fi.all = nil, false
+	for _, ix := range fi.byName {
+		switch {
+		case ix.fp == "":
+		case all:
+			ix.fp = ""
+		case len(pending) > 0:
+			if err := ix.x.Update(ctx, fi.a.store, pending); err != nil {
+				fi.a.log.Warn("feed index update failed; building it again", "err", err)
+				ix.fp = ""
+			}
+		}
+	}
+	ix := fi.byName[name]
+	if ix == nil {
+		ix = &feedIndex{x: respond.NewIndex(f, sel, fi.a.model)}
+		fi.byName[name] = ix
+	}
+	if ix.fp != fp {
+		start := time.Now()
+		if err := ix.x.Build(ctx, fi.a.store, g); err != nil {
+			ix.fp = ""
+			return nil, respond.Report{}, err
+		}
+		ix.fp = fp
+		fi.a.log.Info("feed index built", "export", name, "entries", ix.x.Len(), "took", time.Since(start).Round(time.Millisecond))
+	}
+	return ix.x.Collect(ctx, sel.Since, sel.MinScore, sel.Max, time.Now())
 }
 
 // check is the guard as the action dispatcher wants it; when the guard cannot be read, nothing
@@ -70,14 +152,9 @@ func (a *app) openResponse() (*response, error) {
 		}
 	}
 	if len(a.cfg.Exports) > 0 {
+		indexes := newFeedIndexes(a, r.guard)
 		if r.feeds, err = respond.NewFeedServer(respond.FeedOptions{Exports: a.cfg.Exports,
-			Produce: func(ctx context.Context, name string, sel respond.Selection, f respond.Format) ([]respond.Entry, respond.Report, error) {
-				g, err := r.guard.get(ctx)
-				if err != nil {
-					return nil, respond.Report{}, err
-				}
-				return respond.Collect(ctx, a.store, g, a.model, sel, f, time.Now())
-			},
+			Produce: indexes.produce,
 			// Scores decay with time: an hour bucket refreshes a feed even when no data changed.
 			Version: func() int64 { return a.kb.Version()*1_000_000 + time.Now().Unix()/3600 },
 			Logger:  a.log.With("component", "feeds")}); err != nil {

@@ -45,6 +45,17 @@ func (t Type) Valid() bool {
 	return false
 }
 
+// Canonical returns t as the constant of its type when it is one (the same string, held once),
+// so that a million values read from a store do not carry a million copies of "ipv4".
+func (t Type) Canonical() Type {
+	for _, v := range Types {
+		if t == v {
+			return v
+		}
+	}
+	return t
+}
+
 // ParseType returns the [Type] named s (case-insensitive), or an error naming s.
 func ParseType(s string) (Type, error) {
 	t := Type(strings.ToLower(strings.TrimSpace(s)))

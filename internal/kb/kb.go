@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,28 @@ type KB struct {
 	assetsFP atomic.Value
 	// version counts the changes of what the knowledge holds (see [KB.Version]).
 	version atomic.Int64
+
+	subsMu sync.Mutex
+	subs   []func(obs []intel.Observable, all bool)
+}
+
+// OnTouched calls fn with the values of the indicators written since (by an ingest through the
+// wrapped store, or found by [KB.CatchUp]), and with all set after a [KB.Rebuild], when any
+// indicator may have changed. fn runs on the writer's goroutine: it must be quick (queue the
+// values, do the work later).
+func (k *KB) OnTouched(fn func(obs []intel.Observable, all bool)) {
+	k.subsMu.Lock()
+	k.subs = append(k.subs, fn)
+	k.subsMu.Unlock()
+}
+
+func (k *KB) notify(obs []intel.Observable, all bool) {
+	k.subsMu.Lock()
+	subs := slices.Clone(k.subs)
+	k.subsMu.Unlock()
+	for _, fn := range subs {
+		fn(obs, all)
+	}
 }
 
 // Version changes whenever the indicators, assets, warninglists, allowlist or entities the
@@ -192,6 +215,7 @@ func (k *KB) Rebuild(ctx context.Context) error {
 	k.graph.Store(g)
 	k.cache.clear()
 	k.changed()
+	k.notify(nil, true)
 	return nil
 }
 
@@ -235,6 +259,7 @@ const indexChunk = 2000
 // wrote them): new indicators are added, those whose flags changed replaced, unchanged ones left
 // alone; their cached details are dropped.
 func (k *KB) Touched(ctx context.Context, obs []intel.Observable) error {
+	defer k.notify(obs, false)
 	var add []match.Entry
 	var buf []match.Match
 	snap := k.engine.Snapshot()
@@ -293,8 +318,10 @@ func (k *KB) raiseMaxID(id int64) {
 func (k *KB) CatchUp(ctx context.Context) (int, error) {
 	var add []match.Entry
 	maxID := k.maxID.Load()
+	var touched []intel.Observable
 	if sc, ok := k.st.(afterScanner); ok {
 		err := sc.ScanIndicatorsAfter(ctx, maxID, func(in intel.Indicator) error {
+			touched = append(touched, in.Observable)
 			add = append(add, match.EntryFromIndicator(in))
 			maxID = max(maxID, in.ID)
 			return nil
@@ -308,6 +335,7 @@ func (k *KB) CatchUp(ctx context.Context) (int, error) {
 		k.engine.Update(add, nil)
 		k.mu.Unlock()
 		k.changed()
+		k.notify(touched, false)
 		k.log.Info("match index caught up with indicators written elsewhere", "added", len(add))
 	}
 	k.raiseMaxID(maxID)

@@ -80,28 +80,53 @@ type item struct {
 // sortedItems returns entries in a content-only order: by type, then addresses and networks
 // numerically, other values bytewise (entries of one observable keep their order). Every format
 // writes in this order, so an unchanged set gives byte-identical output whatever order the
-// pipeline ranked it in.
+// pipeline ranked it in. Entries already in that order (as [Collect] returns them) are not
+// sorted again.
 func sortedItems(entries []Entry) []item {
 	items := make([]item, len(entries))
 	for i := range entries {
 		p, ok := entryPrefix(entries[i])
 		items[i] = item{e: &entries[i], prefix: p, isIP: ok, rank: int32(typeRank(entries[i].Observable.Type)), idx: int32(i)}
 	}
-	slices.SortFunc(items, func(a, b item) int {
-		if c := cmp.Compare(a.rank, b.rank); c != 0 {
-			return c
-		}
-		if a.isIP && b.isIP {
-			if c := comparePrefix(a.prefix, b.prefix); c != 0 {
-				return c
-			}
-		}
-		if c := strings.Compare(a.e.Observable.Value, b.e.Observable.Value); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.idx, b.idx)
-	})
+	if !slices.IsSortedFunc(items, compareItems) {
+		slices.SortFunc(items, compareItems)
+	}
 	return items
+}
+
+func compareItems(a, b item) int {
+	if c := cmp.Compare(a.rank, b.rank); c != 0 {
+		return c
+	}
+	if a.isIP && b.isIP {
+		if c := comparePrefix(a.prefix, b.prefix); c != 0 {
+			return c
+		}
+	}
+	if c := strings.Compare(a.e.Observable.Value, b.e.Observable.Value); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.idx, b.idx)
+}
+
+// sortCanonical puts entries in the order every format writes them (see [sortedItems]).
+func sortCanonical(entries []Entry) {
+	items := sortedItems(entries)
+	moved := false
+	for i := range items {
+		if items[i].idx != int32(i) {
+			moved = true
+			break
+		}
+	}
+	if !moved {
+		return
+	}
+	out := make([]Entry, len(entries))
+	for i, it := range items {
+		out[i] = *it.e
+	}
+	copy(entries, out)
 }
 
 // comparePrefix orders IPv4 before IPv6, then by address, then shorter prefixes first.
@@ -121,6 +146,25 @@ func comparePrefix(a, b netip.Prefix) int {
 // entryPrefix returns an IP entry as a masked prefix (a /32 or /128 for an address). It fails for
 // non-IP types, invalid values and IPv4-mapped IPv6 values (never canonical).
 func entryPrefix(e Entry) (netip.Prefix, bool) {
+	switch e.pfxState {
+	case pfxValid:
+		return e.pfx, true
+	case pfxInvalid:
+		return netip.Prefix{}, false
+	}
+	return parseEntryPrefix(e.Observable)
+}
+
+func (e *Entry) setPrefix(p netip.Prefix, ok bool) {
+	if ok {
+		e.pfx, e.pfxState = p, pfxValid
+	} else {
+		e.pfx, e.pfxState = netip.Prefix{}, pfxInvalid
+	}
+}
+
+func parseEntryPrefix(o intel.Observable) (netip.Prefix, bool) {
+	e := Entry{Observable: o}
 	if !e.Observable.Type.IsIP() {
 		return netip.Prefix{}, false
 	}

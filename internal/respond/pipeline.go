@@ -17,22 +17,19 @@ import (
 // format f can carry (and sel.Types names, when set), with reports under the TLP ceiling, from
 // the selected sources, with a selected tag, seen since sel.Since, not removed by the guard g
 // (nil: no guard), not expired and scoring at least sel.MinScore by model with the sources'
-// reliabilities at now. It ranks them by score (highest first, then by value), keeps the first
-// sel.Max, and, when f.Aggregate, merges IP addresses and networks into the fewest CIDRs that
-// cover exactly the same addresses (see [Aggregate]).
+// reliabilities at now. Over sel.Max, it keeps the sel.Max best (by score, highest first, then
+// by value); when f.Aggregate, it merges IP addresses and networks into the fewest CIDRs that
+// cover exactly the same addresses (see [Aggregate]). The entries come in the order every format
+// writes them: addresses and networks numerically, then the other types, each by value.
 //
 // The report counts the candidates, what each step removed (by reason) and the entries left; the
 // guard's removals are also listed one by one, in scan order.
 func Collect(ctx context.Context, st store.Store, g *Guard, model risk.Model, sel Selection, f Format,
 	now time.Time) ([]Entry, Report, error) {
 	rep := Report{Removed: map[string]int{}}
-	srcs, err := st.ListSources(ctx)
+	grades, err := sourceGrades(ctx, st)
 	if err != nil {
-		return nil, rep, fmt.Errorf("export %s: listing sources: %w", f.Name, err)
-	}
-	grades := make(map[string]intel.Reliability, len(srcs))
-	for _, s := range srcs {
-		grades[s.Name] = s.Reliability
+		return nil, rep, fmt.Errorf("export %s: %w", f.Name, err)
 	}
 	s := newSelector(sel, f, model, grades, now)
 	// Entries are large: gather them in chunks and copy them once, rather than regrowing one
@@ -80,19 +77,25 @@ func Collect(ctx context.Context, st store.Store, g *Guard, model risk.Model, se
 		}
 		chunks = nil
 	}
-	if !f.Aggregate || sel.Max > 0 { // Aggregate ranks its result
+	return finish(out, f, sel.Max, &rep), rep, nil
+}
+
+// finish keeps the best max entries (all for 0), aggregates them when the format does, puts them
+// in the order the formats write, and counts them into rep.
+func finish(out []Entry, f Format, max int, rep *Report) []Entry {
+	if max > 0 && len(out) > max {
 		rank(out)
-	}
-	if sel.Max > 0 && len(out) > sel.Max {
-		rep.Removed[ReasonCap] += len(out) - sel.Max
-		clear(out[sel.Max:])
-		out = out[:sel.Max]
+		rep.Removed[ReasonCap] += len(out) - max
+		clear(out[max:])
+		out = out[:max]
 	}
 	if f.Aggregate {
-		out = Aggregate(out)
+		out = aggregate(out, true)
+	} else {
+		sortCanonical(out)
 	}
 	rep.Written = len(out)
-	return out, rep, nil
+	return out
 }
 
 // Write writes entries in format f to w; a format that is a directory (WriteDir) cannot.

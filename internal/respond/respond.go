@@ -10,6 +10,7 @@ package respond
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -32,7 +33,18 @@ type Entry struct {
 	Malware    string // a malware family a source names ("" when none)
 	// ID is the store's indicator ID (0 for an entry that is not one, e.g. an aggregated CIDR).
 	ID int64
+
+	// The address or network of an IP entry, parsed once by the pipeline so that aggregation,
+	// ordering and the writers need not parse a million values again (see entryPrefix).
+	pfx      netip.Prefix
+	pfxState uint8 // pfxUnknown, pfxValid or pfxInvalid
 }
+
+const (
+	pfxUnknown = iota
+	pfxValid
+	pfxInvalid
+)
 
 // Description is a one-line summary for formats with a comment or description field.
 func (e Entry) Description() string {

@@ -1,6 +1,7 @@
 package respond
 
 import (
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -105,14 +106,23 @@ func (s *selector) visible(in intel.Indicator) (intel.Indicator, string) {
 
 // score scores the visible indicator and makes its entry; reason says why it is not exported.
 func (s *selector) score(vis intel.Indicator) (Entry, string) {
-	sc := s.model.Score(vis, risk.Input{Reliability: s.grades, Warninglists: vis.Warninglists, Now: s.now, NoEvidence: true})
+	p, ok := parseEntryPrefix(vis.Observable)
+	return s.scoreWith(vis, p, ok)
+}
+
+// scoreWith is score with the indicator's address or network already parsed (ok false for other
+// types, see entryPrefix).
+func (s *selector) scoreWith(vis intel.Indicator, p netip.Prefix, ok bool) (Entry, string) {
+	sc := s.model.Score(vis, risk.Input{Reliability: s.grades, Warninglists: vis.Warninglists, Now: s.now, ScoreOnly: true})
 	if sc.Expired {
 		return Entry{}, ReasonExpired
 	}
 	if sc.Score < s.sel.MinScore {
 		return Entry{}, ReasonScore
 	}
-	return entryOf(vis, sc.Score, s.now), ""
+	e := entryOf(vis, sc.Score, s.now)
+	e.setPrefix(p, ok)
+	return e, ""
 }
 
 // entryOf makes the entry of a visible indicator.

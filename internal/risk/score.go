@@ -6,8 +6,9 @@
 package risk
 
 import (
+	"cmp"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -135,6 +136,9 @@ type Input struct {
 	ConfirmedResetOnly bool
 	// NoEvidence skips the evidence text (bulk exports score millions of indicators and show none).
 	NoEvidence bool
+	// ScoreOnly computes Score, Likelihood and Expired only, without Sources and Evidence, and
+	// without allocating: a feed regeneration scores a million indicators.
+	ScoreOnly bool
 }
 
 // Score computes the indicator score: for each source report e = confidence × reliability × decay,
@@ -158,6 +162,9 @@ func (m Model) Score(in intel.Indicator, x Input) Score {
 	}
 	decay := m.DecayFor(in.Observable.Type)
 	out := Score{Warninglists: x.Warninglists}
+	if !x.ScoreOnly {
+		out.Sources = make([]SourceScore, 0, len(in.Reports))
+	}
 	miss := 1.0
 	live := 0
 	for _, r := range in.Reports {
@@ -184,9 +191,13 @@ func (m Model) Score(in intel.Indicator, x Input) Score {
 			live++
 			miss *= 1 - s.Evidence
 		}
-		out.Sources = append(out.Sources, s)
+		if !x.ScoreOnly {
+			out.Sources = append(out.Sources, s)
+		}
 	}
-	sort.SliceStable(out.Sources, func(i, j int) bool { return out.Sources[i].Evidence > out.Sources[j].Evidence })
+	if len(out.Sources) > 1 {
+		slices.SortStableFunc(out.Sources, func(a, b SourceScore) int { return cmp.Compare(b.Evidence, a.Evidence) })
+	}
 	out.Expired = live == 0 && recent == 0
 	if !out.Expired {
 		for range min(recent, m.SightingCap) {
@@ -199,7 +210,7 @@ func (m Model) Score(in intel.Indicator, x Input) Score {
 	}
 	out.Likelihood = l
 	out.Score = int(math.Round(100 * l))
-	if !x.NoEvidence {
+	if !x.NoEvidence && !x.ScoreOnly {
 		out.Evidence = m.evidence(in, out, recent, now)
 	}
 	return out

@@ -240,7 +240,7 @@ func readIndicators(rows *sql.Rows, typ intel.Type, names map[int64]string, emit
 			}
 			ty := typ
 			if ty == "" {
-				ty = intel.Type(t)
+				ty = intel.Type(t).Canonical()
 			}
 			cur = &intel.Indicator{
 				ID:           id,
