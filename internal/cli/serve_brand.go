@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,7 +23,7 @@ const ctlogSource = "ctlog"
 // no log is configured.
 func (a *app) watchBrands(ctx context.Context, fs *findings.Service, resp *response) {
 	cfg := a.cfg.Brand
-	if len(cfg.CTLogs) == 0 && len(cfg.DomainFeeds) == 0 {
+	if len(cfg.CTLogs) == 0 && len(cfg.DomainFeeds) == 0 && cfg.CTLogList == "" {
 		return
 	}
 	log := a.log.With("component", "brand-monitor")
@@ -87,14 +89,63 @@ func (a *app) watchBrands(ctx context.Context, fs *findings.Service, resp *respo
 			}
 		})
 	}
-	if len(logs) == 0 {
-		<-ctx.Done()
-		return
+	client := &ctlog.Client{Logger: log}
+	for ctx.Err() == nil {
+		// The log list's logs come and go (new shards, retired ones): it is read again daily and
+		// the monitor restarted on the new set; cursors carry over.
+		all := withListedLogs(ctx, client, cfg.CTLogList, logs, log)
+		if len(all) == 0 {
+			<-ctx.Done()
+			return
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		refresh := time.AfterFunc(logListRefresh, cancel)
+		if cfg.CTLogList == "" {
+			refresh.Stop()
+		}
+		m := &ctlog.Monitor{Logs: all, Client: client, Cursor: &ctlog.StoreCursor{Store: a.store, Source: ctlogSource},
+			Handle: w.Handle, Logger: log}
+		log.Info("following Certificate Transparency logs", "logs", len(all))
+		err := m.Run(runCtx)
+		refresh.Stop()
+		cancel()
+		if err != nil && runCtx.Err() == nil {
+			log.Error("the CT monitor stopped", "err", err)
+			<-ctx.Done()
+			return
+		}
 	}
-	m := &ctlog.Monitor{Logs: logs, Client: &ctlog.Client{Logger: log}, Cursor: &ctlog.StoreCursor{Store: a.store, Source: ctlogSource},
-		Handle: w.Handle, Logger: log}
-	log.Info("following Certificate Transparency logs", "logs", len(logs))
-	if err := m.Run(ctx); err != nil && ctx.Err() == nil {
-		log.Error("the CT monitor stopped", "err", err)
+}
+
+// logListRefresh is how often the CT log list is read again.
+const logListRefresh = 24 * time.Hour
+
+// withListedLogs returns logs and the usable logs of the log list src ("" for none, "chrome" for
+// Chrome's), those configured by hand first. A list that cannot be read leaves only logs.
+func withListedLogs(ctx context.Context, c *ctlog.Client, src string, logs []ctlog.LogConfig, log *slog.Logger) []ctlog.LogConfig {
+	if src == "" {
+		return logs
 	}
+	if src == "chrome" {
+		src = ctlog.DefaultLogList
+	}
+	list, err := c.LogList(ctx, src)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error("reading the CT log list; following the configured logs only", "err", err)
+		}
+		return logs
+	}
+	listed, problems := list.Follow(time.Now(), "now")
+	for _, p := range problems {
+		log.Warn("skipping a log of the CT log list", "err", p)
+	}
+	out := slices.Clone(logs)
+	for _, l := range listed {
+		if !slices.ContainsFunc(out, func(o ctlog.LogConfig) bool { return strings.TrimRight(o.URL, "/") == strings.TrimRight(l.URL, "/") }) {
+			out = append(out, l)
+		}
+	}
+	log.Info("CT log list read", "list", src, "version", list.Version, "usable", len(listed))
+	return out
 }

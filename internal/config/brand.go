@@ -13,6 +13,10 @@ import (
 // inventory (kinds brand and domain).
 type BrandMonitor struct {
 	CTLogs []CTLog `yaml:"ct_logs"`
+	// CTLogList is a CT log list in Chrome's version 3 format (an https URL or a file; "chrome"
+	// for Chrome's own list): its usable logs are followed too, from their current size, with
+	// every tree head verified with the log's key. Read at start and once a day.
+	CTLogList string `yaml:"ct_log_list"`
 	// Allow lists known-good partner domains (and their subdomains) that never match a brand.
 	Allow []string `yaml:"allow"`
 	// DomainFeeds are lists of newly observed or newly registered domains checked against the
@@ -59,6 +63,11 @@ func (b BrandMonitor) validate() error {
 			errs = append(errs, fmt.Errorf("%s: log %q listed twice", at, name))
 		}
 		names[name] = true
+	}
+	if l := b.CTLogList; l != "" && l != "chrome" && strings.Contains(l, "://") {
+		if u, err := url.Parse(l); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("brand.ct_log_list %q: want chrome, an http(s) URL or a file", l))
+		}
 	}
 	for i, d := range b.Allow {
 		if strings.TrimSpace(d) == "" || strings.ContainsAny(d, "/ ") {

@@ -179,7 +179,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // TreeSize returns the number of entries the log has published: the tree_size of get-sth, or the
-// size line of the checkpoint. Signatures are not verified.
+// size line of the checkpoint. When the log's Key is set, the tree head's signature is verified
+// first (ErrBadSignature when it does not verify); without it, it is not.
 func (c *Client) TreeSize(ctx context.Context, log LogConfig) (int64, error) {
 	base := strings.TrimRight(log.URL, "/")
 	switch log.API {
@@ -188,7 +189,16 @@ func (c *Client) TreeSize(ctx context.Context, log LogConfig) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
-		cp, err := ParseCheckpoint(b)
+		var cp Checkpoint
+		if log.Key != nil {
+			origin := log.Origin
+			if origin == "" {
+				origin, _ = strings.CutPrefix(strings.TrimPrefix(base, "https://"), "http://")
+			}
+			cp, err = VerifyCheckpoint(b, origin, log.Key)
+		} else {
+			cp, err = ParseCheckpoint(b)
+		}
 		if err != nil {
 			return 0, fmt.Errorf("%s/checkpoint: %w", base, err)
 		}
@@ -198,16 +208,16 @@ func (c *Client) TreeSize(ctx context.Context, log LogConfig) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
-		var sth struct {
-			TreeSize *int64 `json:"tree_size"`
-		}
-		if err := json.Unmarshal(b, &sth); err != nil {
+		sth, err := ParseSTH(b)
+		if err != nil {
 			return 0, fmt.Errorf("%s/ct/v1/get-sth: %w", base, err)
 		}
-		if sth.TreeSize == nil || *sth.TreeSize < 0 {
-			return 0, fmt.Errorf("%s/ct/v1/get-sth: no valid tree_size", base)
+		if log.Key != nil {
+			if err := VerifySTH(log.Key, sth); err != nil {
+				return 0, fmt.Errorf("%s/ct/v1/get-sth: %w", base, err)
+			}
 		}
-		return *sth.TreeSize, nil
+		return sth.TreeSize, nil
 	}
 }
 

@@ -124,6 +124,7 @@ type fakeLog struct {
 	requests    int
 	served      map[int]int // entries served per index
 	partialSeen int
+	key         *ecdsa.PrivateKey // signs the tree heads when set
 }
 
 func (l *fakeLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -146,10 +147,18 @@ func (l *fakeLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch p := r.URL.Path; {
 	case p == "/ct/v1/get-sth":
+		var sig []byte
+		if l.key != nil {
+			sig = signTreeHead(l.key, 1, uint64(l.published), l.root())
+		}
 		json.NewEncoder(w).Encode(map[string]any{"tree_size": l.published, "timestamp": 1, "sha256_root_hash": base64.StdEncoding.EncodeToString(l.root()),
-			"tree_head_signature": ""})
+			"tree_head_signature": base64.StdEncoding.EncodeToString(sig)})
 	case p == "/checkpoint":
-		fmt.Fprintf(w, "example.test/log\n%d\n%s\n\n— example.test/log AAAAAAAA\n", l.published, base64.StdEncoding.EncodeToString(l.root()))
+		sigLine := "— example.test/log AAAAAAAA\n"
+		if l.key != nil {
+			sigLine = noteSignatureLine(l.key, "example.test/log", 1, uint64(l.published), l.root())
+		}
+		fmt.Fprintf(w, "example.test/log\n%d\n%s\n\n%s", l.published, base64.StdEncoding.EncodeToString(l.root()), sigLine)
 	case p == "/ct/v1/get-entries":
 		start, err1 := strconv.Atoi(r.URL.Query().Get("start"))
 		end, err2 := strconv.Atoi(r.URL.Query().Get("end"))

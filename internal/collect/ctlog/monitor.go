@@ -20,6 +20,13 @@ type LogConfig struct {
 	// Start says where to begin when no cursor is saved: "" or "now" for the current tree size
 	// (only new entries), or a decimal entry index (0: the whole log).
 	Start string
+	// Key is the log's public key (DER SubjectPublicKeyInfo, from the log list): when set, every
+	// tree head read is verified with it, and a log whose tree head does not verify is not read.
+	Key []byte
+	// Origin is a static-ct log's checkpoint origin, verified with Key (the submission prefix
+	// without its scheme).
+	Origin      string
+	Description string // from the log list, for the logs
 }
 
 // Validate checks the configuration without I/O and fills the defaults.
