@@ -58,11 +58,11 @@ func typeIndex(t intel.Type) int { return bits.TrailingZeros16(uint16(typeBit(t)
 // safe as SHA-256 itself.
 type layer struct {
 	ip     *bart.Table[ref]
-	md5    map[[16]byte]ref
-	ja3    map[[16]byte]ref
-	sha1   map[[20]byte]ref
-	sha256 map[[32]byte]ref
-	sha512 map[[32]byte]ref
+	md5    hashIndex[[16]byte]
+	ja3    hashIndex[[16]byte]
+	sha1   hashIndex[[20]byte]
+	sha256 hashIndex[[32]byte]
+	sha512 hashIndex[[32]byte]
 	str    [numStr]strTable
 	// multi holds the refs of keys that several indicators share; such a key stores
 	// multiRef(i) for multi[i]. Only hand-made entries share keys: a store has one indicator per
@@ -78,14 +78,7 @@ type layer struct {
 var strTypes = [numStr]intel.Type{intel.Domain, intel.URL, intel.Email, intel.Account, intel.ASN, intel.CVE}
 
 func newLayer(seed maphash.Seed) *layer {
-	l := &layer{
-		ip:     new(bart.Table[ref]),
-		md5:    map[[16]byte]ref{},
-		ja3:    map[[16]byte]ref{},
-		sha1:   map[[20]byte]ref{},
-		sha256: map[[32]byte]ref{},
-		sha512: map[[32]byte]ref{},
-	}
+	l := &layer{ip: new(bart.Table[ref])}
 	for i := range l.str {
 		l.str[i] = strTable{seed: seed}
 	}
@@ -117,18 +110,18 @@ func (l *layer) add(e Entry) error {
 		}
 		l.addPrefix(canonPrefix(p), r)
 	case intel.MD5:
-		err = addHash(l, l.md5, v, r)
+		err = addHash(l, &l.md5, v, r)
 	case intel.JA3:
-		err = addHash(l, l.ja3, v, r)
+		err = addHash(l, &l.ja3, v, r)
 	case intel.SHA1:
-		err = addHash(l, l.sha1, v, r)
+		err = addHash(l, &l.sha1, v, r)
 	case intel.SHA256:
-		err = addHash(l, l.sha256, v, r)
+		err = addHash(l, &l.sha256, v, r)
 	case intel.SHA512:
 		if len(v) != 128 {
 			return errors.New("invalid sha512")
 		}
-		err = addHash(l, l.sha512, v[:64], r)
+		err = addHash(l, &l.sha512, v[:64], r)
 	case intel.Domain:
 		if v == "" {
 			return errors.New("empty domain")
@@ -182,15 +175,15 @@ func (l *layer) addPrefix(p netip.Prefix, r ref) {
 	l.ip.Insert(p, r)
 }
 
-func addHash[K [16]byte | [20]byte | [32]byte](l *layer, m map[K]ref, v string, r ref) error {
+func addHash[K hashKey](l *layer, h *hashIndex[K], v string, r ref) error {
 	var k K
 	if !decodeHex(keyBytes(&k), v) {
 		return errors.New("invalid hash")
 	}
-	if old, ok := m[k]; ok {
+	if old, ok := h.get(&k); ok {
 		r = l.share(old, r)
 	}
-	m[k] = r
+	h.set(&k, r)
 	return nil
 }
 
@@ -221,6 +214,11 @@ func (l *layer) finish() {
 	for i := range l.str {
 		l.str[i].finish()
 	}
+	l.md5.finish()
+	l.ja3.finish()
+	l.sha1.finish()
+	l.sha256.finish()
+	l.sha512.finish()
 }
 
 // strTable is an exact set of strings of one type. idx maps the value's hash to its entry; the

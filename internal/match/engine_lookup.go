@@ -32,16 +32,16 @@ func (l *layer) match(o intel.Observable, dst []Match, dead deadSet) []Match {
 			return l.matchPrefix(canonPrefix(p), dst, dead)
 		}
 	case intel.MD5:
-		return matchHash(l, l.md5, o, v, dst, dead)
+		return matchHash(l, &l.md5, o, v, dst, dead)
 	case intel.JA3:
-		return matchHash(l, l.ja3, o, v, dst, dead)
+		return matchHash(l, &l.ja3, o, v, dst, dead)
 	case intel.SHA1:
-		return matchHash(l, l.sha1, o, v, dst, dead)
+		return matchHash(l, &l.sha1, o, v, dst, dead)
 	case intel.SHA256:
-		return matchHash(l, l.sha256, o, v, dst, dead)
+		return matchHash(l, &l.sha256, o, v, dst, dead)
 	case intel.SHA512:
 		if len(v) == 128 {
-			return matchHash(l, l.sha512, o, v[:64], dst, dead)
+			return matchHash(l, &l.sha512, o, v[:64], dst, dead)
 		}
 	case intel.Domain:
 		return l.matchDomain(v, MatchExact, dst, dead)
@@ -92,15 +92,15 @@ func (l *layer) matchPrefix(p netip.Prefix, dst []Match, dead deadSet) []Match {
 	return dst
 }
 
-func matchHash[K [16]byte | [20]byte | [32]byte](l *layer, m map[K]ref, o intel.Observable, hex string, dst []Match, dead deadSet) []Match {
-	if len(m) == 0 {
+func matchHash[K hashKey](l *layer, h *hashIndex[K], o intel.Observable, hex string, dst []Match, dead deadSet) []Match {
+	if h.len() == 0 {
 		return dst
 	}
 	var k K
 	if !decodeHex(keyBytes(&k), hex) {
 		return dst
 	}
-	if r, ok := m[k]; ok {
+	if r, ok := h.get(&k); ok {
 		dst = l.emit(dst, r, Match{Kind: MatchExact, Type: o.Type, Value: o.Value}, dead)
 	}
 	return dst

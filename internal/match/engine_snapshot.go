@@ -231,11 +231,11 @@ func (l *layer) size() int {
 // until it is changed (changes go through bart's persistent API); its maps are copies.
 func (l *layer) without(dead deadSet) *layer {
 	c := &layer{ip: l.ip, count: l.count, multi: slices.Clone(l.multi)}
-	c.md5 = pruneMap(c, l.md5, dead, intel.MD5)
-	c.ja3 = pruneMap(c, l.ja3, dead, intel.JA3)
-	c.sha1 = pruneMap(c, l.sha1, dead, intel.SHA1)
-	c.sha256 = pruneMap(c, l.sha256, dead, intel.SHA256)
-	c.sha512 = pruneMap(c, l.sha512, dead, intel.SHA512)
+	c.md5 = l.md5.without(c, dead, intel.MD5)
+	c.ja3 = l.ja3.without(c, dead, intel.JA3)
+	c.sha1 = l.sha1.without(c, dead, intel.SHA1)
+	c.sha256 = l.sha256.without(c, dead, intel.SHA256)
+	c.sha512 = l.sha512.without(c, dead, intel.SHA512)
 	for i := range l.str {
 		c.str[i] = l.str[i].clone()
 		c.pruneStr(&c.str[i], dead, strTypes[i])
@@ -279,22 +279,6 @@ func (l *layer) countDead(r ref, dead deadSet, t intel.Type) {
 			l.count[typeIndex(t)]--
 		}
 	}
-}
-
-func pruneMap[K comparable](l *layer, m map[K]ref, dead deadSet, t intel.Type) map[K]ref {
-	c := maps.Clone(m)
-	if len(dead) == 0 {
-		return c
-	}
-	for k, r := range c {
-		l.countDead(r, dead, t)
-		if nr, ok := l.prune(r, dead); ok {
-			c[k] = nr
-		} else {
-			delete(c, k)
-		}
-	}
-	return c
 }
 
 // pruneStr drops dead IDs from a cloned string table. Their bytes stay in the arena until the
@@ -418,12 +402,18 @@ func (s *Snapshot) removedFromBase() int {
 func (l *layer) bytes() int64 {
 	slots := func(n, slot int) int64 { return int64(float64(n*(slot+1)) / 0.7) }
 	b := int64(l.ip.Size()) * 72
-	b += slots(len(l.md5), 24) + slots(len(l.ja3), 24) + slots(len(l.sha1), 28)
-	b += slots(len(l.sha256), 40) + slots(len(l.sha512), 40)
+	b += hashBytes(&l.md5) + hashBytes(&l.ja3) + hashBytes(&l.sha1) + hashBytes(&l.sha256) + hashBytes(&l.sha512)
 	for i := range l.str {
 		b += slots(len(l.str[i].idx), 24) + int64(cap(l.str[i].arena))
 	}
 	return b
+}
+
+// hashBytes estimates the heap held by a hash index: its arrays and its map.
+func hashBytes[K hashKey](h *hashIndex[K]) int64 {
+	var k K
+	kb := int64(len(keyBytes(&k)))
+	return int64(cap(h.keys))*kb + int64(cap(h.refs))*8 + int64(float64(int64(len(h.m))*(kb+9))/0.7)
 }
 
 // clipValue returns o for an error message, its value clipped.
