@@ -88,6 +88,7 @@ func Export(ctx context.Context, dir string, n int, logf func(string, ...any)) (
 				return err
 			}
 			written = rep.Written
+			defer x.Release(es) // as the feed server does once a feed is written
 			return respond.WriteFile(f, filepath.Join(dir, name), es, respond.WriteOptions{Name: "omen", Generated: now})
 		})
 	}

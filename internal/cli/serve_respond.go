@@ -77,6 +77,16 @@ func newFeedIndexes(a *app, g *liveGuard) *feedIndexes {
 // rather than updated value by value.
 const maxPendingUpdates = 200_000
 
+// release hands a feed's written entries back to its index.
+func (fi *feedIndexes) release(name string, es []respond.Entry) {
+	fi.mu.Lock()
+	ix := fi.byName[name]
+	fi.mu.Unlock()
+	if ix != nil {
+		ix.x.Release(es)
+	}
+}
+
 func (fi *feedIndexes) produce(ctx context.Context, name string, sel respond.Selection, f respond.Format) ([]respond.Entry, respond.Report, error) {
 	g, fp, err := fi.guard.getFP(ctx)
 	if err != nil {
@@ -154,7 +164,7 @@ func (a *app) openResponse() (*response, error) {
 	if len(a.cfg.Exports) > 0 {
 		indexes := newFeedIndexes(a, r.guard)
 		if r.feeds, err = respond.NewFeedServer(respond.FeedOptions{Exports: a.cfg.Exports,
-			Produce: indexes.produce,
+			Produce: indexes.produce, Release: indexes.release,
 			// Scores decay with time: an hour bucket refreshes a feed even when no data changed.
 			Version: func() int64 { return a.kb.Version()*1_000_000 + time.Now().Unix()/3600 },
 			Logger:  a.log.With("component", "feeds")}); err != nil {

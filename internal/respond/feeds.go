@@ -34,6 +34,8 @@ type FeedOptions struct {
 	Exports []config.Export
 	// Produce makes a feed's entries.
 	Produce Producer
+	// Release, when set, gets a feed's entries back once they are written (see Index.Release).
+	Release func(name string, es []Entry)
 	// Version returns the data version: it changes whenever indicators change. A feed is regenerated
 	// only when it moved (and the feed's refresh interval passed). Nil: never regenerated once built.
 	Version func() int64
@@ -392,17 +394,23 @@ func (s *FeedServer) render(ctx context.Context, f *feed, sel Selection, now tim
 	if err != nil {
 		return nil, rep, fmt.Errorf("selecting entries: %w", err)
 	}
-	// Defence in depth: nothing above the feed's ceiling is written, whatever the producer returns.
-	kept := entries[:0:0]
-	for _, e := range entries {
-		if e.TLP > sel.TLP || e.TLP >= intel.TLPRed {
-			s.log.Error("producer returned an entry above the feed's TLP ceiling; dropped", "feed", f.exp.Name,
-				"observable", e.Observable.String(), "tlp", e.TLP.String(), "ceiling", sel.TLP.String())
-			continue
-		}
-		kept = append(kept, e)
+	if s.o.Release != nil {
+		defer s.o.Release(f.exp.Name, entries)
 	}
-	entries = kept
+	// Defence in depth: nothing above the feed's ceiling is written, whatever the producer returns.
+	above := func(e *Entry) bool { return e.TLP > sel.TLP || e.TLP >= intel.TLPRed }
+	if slices.ContainsFunc(entries, func(e Entry) bool { return above(&e) }) {
+		kept := make([]Entry, 0, len(entries))
+		for i := range entries {
+			if e := &entries[i]; above(e) {
+				s.log.Error("producer returned an entry above the feed's TLP ceiling; dropped", "feed", f.exp.Name,
+					"observable", e.Observable.String(), "tlp", e.TLP.String(), "ceiling", sel.TLP.String())
+				continue
+			}
+			kept = append(kept, entries[i])
+		}
+		entries = kept
+	}
 	wo := WriteOptions{Name: f.exp.Name, Generated: now, RPZ: RPZOptions{Origin: f.exp.RPZ.Origin, CNAME: f.exp.RPZ.CNAME}}
 	if f.format.Write != nil {
 		var buf bytes.Buffer
