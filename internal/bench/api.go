@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -200,11 +199,7 @@ func runAPI(ctx context.Context, dir string, p apiParams, logf func(string, ...a
 		}
 		return out
 	}
-	bulkCase := func(name string, body func(i int) []string) error {
-		base := apiURL
-		if strings.HasSuffix(name, "answer cache off") {
-			base = freshURL
-		}
+	bulkCase := func(name, base string, body func(i int) []string) error {
 		var lat []time.Duration
 		for i := range p.reps {
 			vals := body(i)
@@ -220,7 +215,7 @@ func runAPI(ctx context.Context, dir string, p apiParams, logf func(string, ...a
 		return nil
 	}
 	logf("POST /api/v1/lookup with %d values, %d times per case", p.bulk, p.reps)
-	if err := bulkCase("10% known", func(int) []string {
+	if err := bulkCase("10% known", apiURL, func(int) []string {
 		vals := take(p.bulk / 10)
 		for len(vals) < p.bulk {
 			vals = append(vals, unknown())
@@ -230,17 +225,17 @@ func runAPI(ctx context.Context, dir string, p apiParams, logf func(string, ...a
 	}); err != nil {
 		return nil, err
 	}
-	if err := bulkCase("all known, cold cache", func(int) []string { return take(p.bulk) }); err != nil {
+	if err := bulkCase("all known, cold cache", apiURL, func(int) []string { return take(p.bulk) }); err != nil {
 		return nil, err
 	}
 	repeated := take(p.bulk)
 	if err := postLookup(ctx, client, apiURL, auth, repeated); err != nil { // warm the cache
 		return nil, err
 	}
-	if err := bulkCase("all known, repeated", func(int) []string { return repeated }); err != nil {
+	if err := bulkCase("all known, repeated", apiURL, func(int) []string { return repeated }); err != nil {
 		return nil, err
 	}
-	if err := bulkCase("all known, repeated, answer cache off", func(int) []string { return repeated }); err != nil {
+	if err := bulkCase("all known, repeated, answer cache off", freshURL, func(int) []string { return repeated }); err != nil {
 		return nil, err
 	}
 	// The same in process, without HTTP and JSON, for reference.

@@ -48,10 +48,14 @@ type feedIndexes struct {
 	a     *app
 	guard *liveGuard
 
-	mu      sync.Mutex
-	byName  map[string]*feedIndex
-	pending []intel.Observable // touched since the last generation
-	all     bool               // everything may have changed
+	mu     sync.Mutex // serialises builds, updates and generations
+	byName map[string]*feedIndex
+
+	// pending is what the knowledge base reported touched since the last generation, under
+	// its own lock: the report comes on the ingest's goroutine, which must not wait for a build.
+	pendMu  sync.Mutex
+	pending []intel.Observable
+	all     bool // everything may have changed
 }
 
 type feedIndex struct {
@@ -62,8 +66,8 @@ type feedIndex struct {
 func newFeedIndexes(a *app, g *liveGuard) *feedIndexes {
 	fi := &feedIndexes{a: a, guard: g, byName: map[string]*feedIndex{}}
 	a.kb.OnTouched(func(obs []intel.Observable, all bool) {
-		fi.mu.Lock()
-		defer fi.mu.Unlock()
+		fi.pendMu.Lock()
+		defer fi.pendMu.Unlock()
 		if all || len(fi.pending)+len(obs) > maxPendingUpdates {
 			fi.all, fi.pending = true, nil
 			return
@@ -94,8 +98,10 @@ func (fi *feedIndexes) produce(ctx context.Context, name string, sel respond.Sel
 	}
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
+	fi.pendMu.Lock()
 	pending, all := fi.pending, fi.all
 	fi.pending, fi.all = nil, false
+	fi.pendMu.Unlock()
 	for _, ix := range fi.byName {
 		switch {
 		case ix.fp == "":

@@ -8,6 +8,7 @@ import (
 
 	"github.com/omen-tip/omen/internal/intel"
 	"github.com/omen-tip/omen/internal/match"
+	"github.com/omen-tip/omen/internal/shardmap"
 )
 
 // Hit is what the lookup and enrichment paths read of a matched indicator besides the index: the
@@ -39,7 +40,7 @@ func (k *KB) Hits(ctx context.Context, ms []match.Match) (map[int64]*Hit, error)
 		if _, ok := out[m.ID]; ok {
 			continue
 		}
-		if h, ok := k.cache.get(m.ID); ok {
+		if h, ok := k.cache.Get(m.ID); ok {
 			out[m.ID] = h
 			continue
 		}
@@ -85,7 +86,7 @@ func (k *KB) Hits(ctx context.Context, ms []match.Match) (map[int64]*Hit, error)
 		ref := in.Observable.String()
 		h := &Hit{Indicator: in, Relationships: append(byRef[ref], g.To(ref)...), Sightings: seen[in.Observable]}
 		out[in.ID] = h
-		k.cache.put(in.ID, h)
+		k.cache.Put(in.ID, h)
 	}
 	return out, nil
 }
@@ -116,53 +117,15 @@ func (k *KB) indicators(ctx context.Context, ids []int64) ([]intel.Indicator, er
 	return append(first, second...), nil
 }
 
-// hitCache is a bounded map of Hits, sharded to keep lock hold times short under many workers.
+// hitCache is the bounded map of matched indicators' details, with an epoch that counts the
+// drops and clears: a change of it means some indicator's details changed.
 type hitCache struct {
-	shards [16]hitShard
-	per    int
-	// epoch counts the drops and clears: a change of it means some indicator's details changed.
+	*shardmap.Map[int64, *Hit]
 	epoch atomic.Int64
 }
 
-type hitShard struct {
-	mu sync.Mutex
-	m  map[int64]*Hit
-}
-
 func newHitCache(size int) *hitCache {
-	c := &hitCache{per: max(1, size/16)}
-	for i := range c.shards {
-		c.shards[i].m = map[int64]*Hit{}
-	}
-	return c
-}
-
-func (c *hitCache) shard(id int64) *hitShard { return &c.shards[uint64(id)%uint64(len(c.shards))] }
-
-func (c *hitCache) get(id int64) (*Hit, bool) {
-	s := c.shard(id)
-	s.mu.Lock()
-	h, ok := s.m[id]
-	s.mu.Unlock()
-	return h, ok
-}
-
-func (c *hitCache) put(id int64, h *Hit) {
-	s := c.shard(id)
-	s.mu.Lock()
-	if len(s.m) >= c.per {
-		// Evict an eighth, at random (map order): cheap, and fair enough for a cache whose hot
-		// entries come back at once.
-		n := c.per/8 + 1
-		for k := range s.m {
-			delete(s.m, k)
-			if n--; n == 0 {
-				break
-			}
-		}
-	}
-	s.m[id] = h
-	s.mu.Unlock()
+	return &hitCache{Map: shardmap.New[int64, *Hit](size, func(id int64) uint64 { return uint64(id) })}
 }
 
 // dropValue drops the cached details of the indicator of o, if it has one.
@@ -176,18 +139,10 @@ func (k *KB) dropValue(o intel.Observable) {
 
 func (c *hitCache) drop(id int64) {
 	c.epoch.Add(1)
-	s := c.shard(id)
-	s.mu.Lock()
-	delete(s.m, id)
-	s.mu.Unlock()
+	c.Delete(id)
 }
 
 func (c *hitCache) clear() {
 	c.epoch.Add(1)
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		clear(s.m)
-		s.mu.Unlock()
-	}
+	c.Clear()
 }

@@ -2,10 +2,10 @@ package lookup
 
 import (
 	"hash/maphash"
-	"sync"
 	"time"
 
 	"github.com/omen-tip/omen/internal/intel"
+	"github.com/omen-tip/omen/internal/shardmap"
 )
 
 // Answers repeat: a SIEM asks about the same addresses and domains alert after alert. A Service
@@ -30,36 +30,19 @@ type cachedAnswer struct {
 	at      time.Time
 }
 
-// answerCache is a bounded map of answers, sharded to keep lock hold times short.
+// answerCache holds recent answers by query and clearance.
 type answerCache struct {
-	seed   maphash.Seed
-	shards [16]answerShard
-	per    int
-}
-
-type answerShard struct {
-	mu sync.Mutex
-	m  map[answerKey]*cachedAnswer
+	m *shardmap.Map[answerKey, *cachedAnswer]
 }
 
 func newAnswerCache(size int) *answerCache {
-	c := &answerCache{seed: maphash.MakeSeed(), per: max(1, size/16)}
-	for i := range c.shards {
-		c.shards[i].m = map[answerKey]*cachedAnswer{}
-	}
-	return c
-}
-
-func (c *answerCache) shard(k answerKey) *answerShard {
-	return &c.shards[maphash.String(c.seed, k.query)%uint64(len(c.shards))]
+	seed := maphash.MakeSeed()
+	return &answerCache{m: shardmap.New[answerKey, *cachedAnswer](size, func(k answerKey) uint64 { return maphash.String(seed, k.query) })}
 }
 
 // get returns the answer to k if it was computed under the same state within answerTTL of now.
 func (c *answerCache) get(k answerKey, version, epoch int64, grades *gradeCache, now time.Time) (Result, bool) {
-	s := c.shard(k)
-	s.mu.Lock()
-	a := s.m[k]
-	s.mu.Unlock()
+	a, _ := c.m.Get(k)
 	if a == nil || a.version != version || a.epoch != epoch || a.grades != grades {
 		return Result{}, false
 	}
@@ -69,19 +52,4 @@ func (c *answerCache) get(k answerKey, version, epoch int64, grades *gradeCache,
 	return a.r, true
 }
 
-func (c *answerCache) put(k answerKey, a *cachedAnswer) {
-	s := c.shard(k)
-	s.mu.Lock()
-	if _, ok := s.m[k]; !ok && len(s.m) >= c.per {
-		// Evict an eighth, at random (map order), as the details cache does.
-		n := c.per/8 + 1
-		for old := range s.m {
-			delete(s.m, old)
-			if n--; n == 0 {
-				break
-			}
-		}
-	}
-	s.m[k] = a
-	s.mu.Unlock()
-}
+func (c *answerCache) put(k answerKey, a *cachedAnswer) { c.m.Put(k, a) }

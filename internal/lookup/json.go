@@ -1,6 +1,7 @@
 package lookup
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -165,18 +166,14 @@ func (e *EntityRef) appendJSON(b []byte) []byte {
 
 // marshalNoEscape is json.Marshal without HTML escaping and without the trailing newline.
 func marshalNoEscape(v any) ([]byte, error) {
-	var w byteWriter
-	enc := json.NewEncoder(&w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return w.b[:len(w.b)-1], nil
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
-
-type byteWriter struct{ b []byte }
-
-func (w *byteWriter) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
 
 func appendStrings(b []byte, ss []string) []byte {
 	if ss == nil {

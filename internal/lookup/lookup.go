@@ -236,14 +236,12 @@ func (s *Service) Lookup(ctx context.Context, values []string, clearance intel.T
 		return nil, err
 	}
 	c.grades = grades.grade
-	if c.snap != nil && s.answers == nil {
-		if err := c.fromKB(); err != nil {
-			return nil, err
+	if c.snap == nil || s.answers == nil {
+		run := c.fromKB
+		if c.snap == nil {
+			run = c.fromStore
 		}
-		return c.results, nil
-	}
-	if c.snap == nil {
-		if err := c.fromStore(); err != nil {
+		if err := run(); err != nil {
 			return nil, err
 		}
 		return c.results, nil

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"maps"
+	mbits "math/bits"
 	"slices"
-	"sort"
 
 	"github.com/omen-tip/omen/internal/intel"
 )
@@ -68,7 +68,7 @@ func (h *hashIndex[K]) buildDir() {
 		h.dir, h.dirBits = nil, 0
 		return
 	}
-	bits := uint(bitsLen(uint64(n)) - 1) // buckets: the power of two at or below n/2
+	bits := uint(mbits.Len64(uint64(n)) - 2) // buckets: the power of two at or below n/2
 	if bits > 32 {
 		bits = 32
 	}
@@ -82,15 +82,6 @@ func (h *hashIndex[K]) buildDir() {
 	}
 	dir[1<<bits] = uint32(n)
 	h.dir, h.dirBits = dir, bits
-}
-
-func bitsLen(x uint64) int {
-	n := 0
-	for x > 1 {
-		x >>= 1
-		n++
-	}
-	return n
 }
 
 func prefix64[K hashKey](k *K) uint64 { return binary.BigEndian.Uint64(keyBytes(k)[:8]) }
@@ -173,9 +164,4 @@ func (h *hashIndex[K]) without(l *layer, dead deadSet, t intel.Type) hashIndex[K
 		}
 	}
 	return c
-}
-
-// sortedKeys reports whether the keys are in order (tests).
-func (h *hashIndex[K]) sortedKeys() bool {
-	return sort.SliceIsSorted(h.keys, func(i, j int) bool { return bytes.Compare(keyBytes(&h.keys[i]), keyBytes(&h.keys[j])) < 0 })
 }

@@ -1,9 +1,11 @@
 package match
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"hash/maphash"
+	"sort"
 	"testing"
 )
 
@@ -73,4 +75,9 @@ func TestHashIndex(t *testing.T) {
 			t.Fatalf("absent shared-prefix key %d found", i)
 		}
 	}
+}
+
+// sortedKeys reports whether the keys are in order (tests).
+func (h *hashIndex[K]) sortedKeys() bool {
+	return sort.SliceIsSorted(h.keys, func(i, j int) bool { return bytes.Compare(keyBytes(&h.keys[i]), keyBytes(&h.keys[j])) < 0 })
 }

@@ -120,9 +120,6 @@ func aggregate(entries []Entry, inPlace bool) []Entry {
 // faster than comparing prefixes.
 func sortByAddress[T any](xs []T, prefix func(T) netip.Prefix) {
 	const idxBits = 26
-	if slices.IsSortedFunc(xs, func(a, b T) int { return comparePrefix(prefix(a), prefix(b)) }) {
-		return // as an index hands them over
-	}
 	packed := len(xs) < 1<<idxBits
 	for i := 0; packed && i < len(xs); i++ {
 		packed = prefix(xs[i]).Addr().Is4()

@@ -399,7 +399,14 @@ func (s *FeedServer) render(ctx context.Context, f *feed, sel Selection, now tim
 	}
 	// Defence in depth: nothing above the feed's ceiling is written, whatever the producer returns.
 	above := func(e *Entry) bool { return e.TLP > sel.TLP || e.TLP >= intel.TLPRed }
-	if slices.ContainsFunc(entries, func(e Entry) bool { return above(&e) }) {
+	anyAbove := false
+	for i := range entries {
+		if above(&entries[i]) {
+			anyAbove = true
+			break
+		}
+	}
+	if anyAbove {
 		kept := make([]Entry, 0, len(entries))
 		for i := range entries {
 			if e := &entries[i]; above(e) {

@@ -164,11 +164,10 @@ func (e *Entry) setPrefix(p netip.Prefix, ok bool) {
 }
 
 func parseEntryPrefix(o intel.Observable) (netip.Prefix, bool) {
-	e := Entry{Observable: o}
-	if !e.Observable.Type.IsIP() {
+	if !o.Type.IsIP() {
 		return netip.Prefix{}, false
 	}
-	v := e.Observable.Value
+	v := o.Value
 	if strings.Contains(v, "/") {
 		p, err := netip.ParsePrefix(v)
 		if err != nil || p.Addr().Is4In6() || p.Addr().Zone() != "" {

@@ -32,11 +32,15 @@ type Index struct {
 	mu     sync.RWMutex
 	g      *Guard
 	grades map[string]intel.Reliability
-	cands  []candidate      // the live ones and holes (id 0) left by removals
-	pos    map[int64]int32  // position in cands by indicator ID
-	free   []int32          // holes in cands
-	class  map[int64]string // why an indicator that is not a candidate is out
-	counts map[string]int   // of class, by reason
+	cands  []candidate     // the live ones and holes (id 0) left by removals
+	pos    map[int64]int32 // position in cands by indicator ID
+	free   []int32         // holes in cands
+	// class says why an indicator that is not a candidate is out, except for the type: an
+	// indicator never changes type, so those are only counted (a feed of addresses over a store
+	// of every type would otherwise keep most of the store's IDs here).
+	class  map[int64]string
+	counts map[string]int // of class, by reason, and of the type removals
+	maxID  int64          // the highest indicator ID put: a higher one is new
 	guard  map[int64]Removal
 	built  bool
 	// unsorted counts the candidates put since the last sortCands.
@@ -109,14 +113,14 @@ func (x *Index) Build(ctx context.Context, st store.Store, g *Guard) error {
 	n.built = true
 	n.sortCands()
 	x.mu.Lock()
-	x.g, x.grades, x.cands, x.pos, x.free, x.class, x.counts, x.guard, x.built =
-		n.g, n.grades, n.cands, n.pos, n.free, n.class, n.counts, n.guard, true
+	x.g, x.grades, x.cands, x.pos, x.free, x.class, x.counts, x.guard, x.maxID, x.built =
+		n.g, n.grades, n.cands, n.pos, n.free, n.class, n.counts, n.guard, n.maxID, true
 	x.mu.Unlock()
 	return nil
 }
 
 // Update reads the indicators of obs again (an ingest wrote them) and puts them in or takes them
-// out; values no longer in the store leave the index.
+// out.
 func (x *Index) Update(ctx context.Context, st store.Store, obs []intel.Observable) error {
 	if len(obs) == 0 {
 		return nil
@@ -231,19 +235,23 @@ func (x *Index) Len() int {
 
 // put classifies in (which must not be in the index) and keeps it when it is a candidate.
 func (x *Index) put(s *selector, in intel.Indicator) {
-	vis, why := s.visible(in)
+	known := in.ID <= x.maxID
+	x.maxID = max(x.maxID, in.ID)
+	vis, why, r := s.admit(in, x.g)
+	if why == ReasonType {
+		if !known {
+			x.counts[why]++
+		}
+		return
+	}
 	if why != "" {
 		x.class[in.ID] = why
 		x.counts[why]++
+		if r.Reason != "" {
+			x.guard[in.ID] = r
+		}
 		return
 	}
-	if r, bad := x.g.Check(in.Observable); bad {
-		x.class[in.ID] = r.Reason
-		x.counts[r.Reason]++
-		x.guard[in.ID] = r
-		return
-	}
-	vis.Observable.Type = vis.Observable.Type.Canonical()
 	c := candidate{id: in.ID, vis: vis}
 	c.pfx, c.pfxOK = parseEntryPrefix(vis.Observable)
 	if n := len(x.free); n > 0 {
@@ -295,7 +303,7 @@ func (x *Index) Collect(ctx context.Context, since time.Time, minScore, limit in
 	for _, id := range ids {
 		rep.Removals = append(rep.Removals, x.guard[id])
 	}
-	rep.Candidates = len(x.pos) + len(x.class)
+	rep.Candidates = len(x.pos) + len(x.class) + x.counts[ReasonType]
 	sel := x.sel
 	sel.Since, sel.MinScore = since, minScore
 	s := newSelector(sel, x.f, x.model, x.grades, now)

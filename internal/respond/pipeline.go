@@ -44,14 +44,12 @@ func Collect(ctx context.Context, st store.Store, g *Guard, model risk.Model, se
 				return err
 			}
 		}
-		vis, why := s.visible(in)
+		vis, why, r := s.admit(in, g)
 		if why != "" {
 			rep.Removed[why]++
-			return nil
-		}
-		if r, bad := g.Check(in.Observable); bad {
-			rep.Removed[r.Reason]++
-			rep.Removals = append(rep.Removals, r)
+			if r.Reason != "" {
+				rep.Removals = append(rep.Removals, r)
+			}
 			return nil
 		}
 		e, why := s.score(vis)

@@ -104,6 +104,19 @@ func (s *selector) visible(in intel.Indicator) (intel.Indicator, string) {
 	return vis, ""
 }
 
+// admit returns the indicator as the export may see it, or why it is out: a selection reason, or
+// the guard's (with its removal, r.Reason set).
+func (s *selector) admit(in intel.Indicator, g *Guard) (vis intel.Indicator, why string, r Removal) {
+	vis, why = s.visible(in)
+	if why != "" {
+		return vis, why, Removal{}
+	}
+	if r, bad := g.Check(in.Observable); bad {
+		return vis, r.Reason, r
+	}
+	return vis, "", Removal{}
+}
+
 // score scores the visible indicator and makes its entry; reason says why it is not exported.
 func (s *selector) score(vis intel.Indicator) (Entry, string) {
 	p, ok := parseEntryPrefix(vis.Observable)

@@ -76,8 +76,12 @@ func (l *LogList) Follow(now time.Time, start string) ([]LogConfig, []error) {
 	var out []LogConfig
 	var errs []error
 	for i, op := range l.Operators {
-		for kind, logs := range map[API][]ListedLog{RFC6962: op.Logs, Static: op.TiledLogs} {
-			for j, ll := range logs {
+		for _, part := range []struct {
+			kind API
+			logs []ListedLog
+		}{{RFC6962, op.Logs}, {Static, op.TiledLogs}} {
+			kind := part.kind
+			for j, ll := range part.logs {
 				switch ll.StateName() {
 				case "usable", "qualified":
 				default:
